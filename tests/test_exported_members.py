@@ -5,6 +5,7 @@
 
 import importlib
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -21,7 +22,11 @@ def test_all_is_sorted_and_complete(name):
     module = importlib.import_module(name)
     exported = getattr(module, "__all__", None)
     if exported is None:
-        public = [n for n in vars(module) if not n.startswith("_") and n != "annotations"]
+        public = [
+            n
+            for n, v in vars(module).items()
+            if not n.startswith("_") and n != "annotations" and not isinstance(v, ModuleType)
+        ]
         assert public == [], f"{name} has public names {public} but no __all__"
         return
     assert len(set(exported)) == len(exported), f"{name}.__all__ repeats a name"

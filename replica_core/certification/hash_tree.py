@@ -1,0 +1,591 @@
+"""Hash trees: the certified partial views of the state tree, their digest and lookup.
+
+Spec: IC interface spec 0.66.0, Certification › Encoding of certificates (hash trees,
+`reconstruct`), › Lookup (`lookup_path`, `find_label`, `lookup*`, well-formedness).
+
+A `HashTree` is one of `Empty`, `Fork`, `Labeled`, `Leaf`, `Pruned`. Each node caches its
+digest after the first `reconstruct`, so a tree built once (see `LabeledTree`) can be
+pruned many times without hashing again. Lookup results are values: `Found`, `ABSENT`,
+`UNKNOWN`, `LOOKUP_ERROR` (the spec's Found/Absent/Unknown/Error).
+
+`prune(tree, paths)` (the spec's "pruning", as in ic-hs) keeps what the paths need and
+replaces every other subtree by `Pruned(reconstruct(subtree))`; it walks any well-formed
+tree and is the reference for the fast `LabeledTree.witness`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+from replica_core import cbor
+from replica_core.errors import HashTreeError, MalformedCbor
+
+__all__ = [
+    "ABSENT",
+    "EMPTY",
+    "LOOKUP_ERROR",
+    "UNKNOWN",
+    "Absent",
+    "Empty",
+    "Fork",
+    "Found",
+    "HashTree",
+    "Labeled",
+    "LabeledTree",
+    "Leaf",
+    "LookupError",
+    "LookupResult",
+    "Node",
+    "Path",
+    "Pruned",
+    "Unknown",
+    "build",
+    "decode",
+    "encode",
+    "flatten_forks",
+    "from_cbor_obj",
+    "list_paths",
+    "lookup_all",
+    "lookup_path",
+    "lookup_subtree",
+    "prune",
+    "reconstruct",
+    "to_cbor_obj",
+    "well_formed",
+    "witness",
+]
+
+# Domain separators: byte(len(s)) · s (spec: Certification › reconstruct).
+DOMAIN_EMPTY = b"\x11ic-hashtree-empty"
+DOMAIN_FORK = b"\x10ic-hashtree-fork"
+DOMAIN_LABELED = b"\x13ic-hashtree-labeled"
+DOMAIN_LEAF = b"\x10ic-hashtree-leaf"
+
+HASH_SIZE = 32
+"""Size of a pruned subtree's digest (SHA-256)."""
+
+_sha256 = hashlib.sha256
+
+
+@dataclass(frozen=True, slots=True)
+class Empty:
+    """The empty tree (no labels at all)."""
+
+    _digest: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Fork:
+    """Two forests side by side; a forest's labels read left to right."""
+
+    left: HashTree
+    right: HashTree
+    _digest: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Labeled:
+    """An edge `label` leading to `subtree`."""
+
+    label: bytes
+    subtree: HashTree
+    _digest: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.label, bytes):
+            raise HashTreeError(f"a label is bytes, not {type(self.label).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """A value (a blob)."""
+
+    value: bytes
+    _digest: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, bytes):
+            raise HashTreeError(f"a leaf value is bytes, not {type(self.value).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """A subtree replaced by its 32-byte digest."""
+
+    digest: bytes
+    _digest: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.digest, bytes) or len(self.digest) != HASH_SIZE:
+            raise HashTreeError(f"a pruned digest is {HASH_SIZE} bytes, got {self.digest!r:.80}")
+
+
+HashTree: TypeAlias = Empty | Fork | Labeled | Leaf | Pruned
+Path: TypeAlias = Sequence[bytes | str]
+
+EMPTY = Empty()
+
+
+# --- reconstruct -------------------------------------------------------------------
+
+
+def _set_digest(node: HashTree, digest: bytes) -> bytes:
+    object.__setattr__(node, "_digest", digest)
+    return digest
+
+
+def reconstruct(tree: HashTree) -> bytes:
+    """The root hash of a tree: SHA-256 over domain-separated node contents.
+
+    Iterative (no recursion limit for deep trees) and memoised on the nodes, so a
+    subtree shared or re-used in several witnesses is hashed once.
+    """
+    if tree._digest is not None:
+        return tree._digest
+    stack: list[HashTree] = [tree]
+    while stack:
+        node = stack[-1]
+        if node._digest is not None:
+            stack.pop()
+            continue
+        if isinstance(node, Fork):
+            left, right = node.left._digest, node.right._digest
+            if left is None or right is None:
+                if right is None:
+                    stack.append(node.right)
+                if left is None:
+                    stack.append(node.left)
+                continue
+            _set_digest(node, _sha256(DOMAIN_FORK + left + right).digest())
+        elif isinstance(node, Labeled):
+            sub = node.subtree._digest
+            if sub is None:
+                stack.append(node.subtree)
+                continue
+            _set_digest(node, _sha256(DOMAIN_LABELED + node.label + sub).digest())
+        elif isinstance(node, Leaf):
+            _set_digest(node, _sha256(DOMAIN_LEAF + node.value).digest())
+        elif isinstance(node, Pruned):
+            _set_digest(node, node.digest)
+        elif isinstance(node, Empty):
+            _set_digest(node, _sha256(DOMAIN_EMPTY).digest())
+        else:
+            raise HashTreeError(f"not a hash tree node: {type(node).__name__}")
+        stack.pop()
+    assert tree._digest is not None
+    return tree._digest
+
+
+# --- CBOR form ---------------------------------------------------------------------
+
+
+def to_cbor_obj(tree: HashTree) -> list[Any]:
+    """The CBOR array form: `[0]`, `[1, l, r]`, `[2, label, t]`, `[3, v]`, `[4, h]`."""
+    if isinstance(tree, Fork):
+        return [1, to_cbor_obj(tree.left), to_cbor_obj(tree.right)]
+    if isinstance(tree, Labeled):
+        return [2, tree.label, to_cbor_obj(tree.subtree)]
+    if isinstance(tree, Leaf):
+        return [3, tree.value]
+    if isinstance(tree, Pruned):
+        return [4, tree.digest]
+    if isinstance(tree, Empty):
+        return [0]
+    raise HashTreeError(f"not a hash tree node: {type(tree).__name__}")
+
+
+def _blob(obj: object, what: str) -> bytes:
+    if isinstance(obj, bytes):
+        return obj
+    raise HashTreeError(f"{what} must be a byte string, got {type(obj).__name__}")
+
+
+def from_cbor_obj(obj: object) -> HashTree:
+    """Parse the CBOR array form (lists or tuples); any bad shape raises `HashTreeError`."""
+    try:
+        return _from_cbor_obj(obj)
+    except RecursionError:
+        raise HashTreeError("hash tree is nested too deeply") from None
+
+
+def _from_cbor_obj(obj: object) -> HashTree:
+    if not isinstance(obj, list | tuple) or not obj:
+        raise HashTreeError(f"a hash tree node is a non-empty array, got {obj!r:.80}")
+    tag = obj[0]
+    if type(tag) is not int:
+        raise HashTreeError(f"a hash tree node tag is an integer, got {tag!r:.40}")
+    arity = {0: 1, 1: 3, 2: 3, 3: 2, 4: 2}.get(tag)
+    if arity is None:
+        raise HashTreeError(f"unknown hash tree node tag {tag}")
+    if len(obj) != arity:
+        raise HashTreeError(f"hash tree node with tag {tag} has {len(obj)} items, expected {arity}")
+    if tag == 0:
+        return EMPTY
+    if tag == 1:
+        return Fork(_from_cbor_obj(obj[1]), _from_cbor_obj(obj[2]))
+    if tag == 2:
+        return Labeled(_blob(obj[1], "a label"), _from_cbor_obj(obj[2]))
+    if tag == 3:
+        return Leaf(_blob(obj[1], "a leaf value"))
+    return Pruned(_blob(obj[1], "a pruned digest"))
+
+
+def encode(tree: HashTree) -> bytes:
+    """CBOR bytes of a tree (untagged, as in the spec's worked example)."""
+    return cbor.encode(to_cbor_obj(tree), self_describe=False)
+
+
+def decode(data: bytes) -> HashTree:
+    """Parse CBOR bytes (tag 55799 optional) into a tree; errors raise `HashTreeError`."""
+    try:
+        obj = cbor.decode(data)
+    except MalformedCbor as e:
+        raise HashTreeError(f"hash tree is not valid CBOR: {e}") from None
+    return from_cbor_obj(obj)
+
+
+# --- lookup ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The path leads to a leaf holding `value`."""
+
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Absent:
+    """The tree proves that the path does not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """The path runs into pruned content: the tree cannot tell."""
+
+
+@dataclass(frozen=True, slots=True)
+class LookupError:  # the spec's name; shadows the builtin only in this module
+    """The path ends at an inner node (a fork or a labeled subtree), not a value."""
+
+
+ABSENT = Absent()
+UNKNOWN = Unknown()
+LOOKUP_ERROR = LookupError()
+
+LookupResult: TypeAlias = Found | Absent | Unknown | LookupError
+
+
+def _label(label: bytes | str) -> bytes:
+    if type(label) is bytes:
+        return label
+    if isinstance(label, str):
+        return label.encode()
+    if isinstance(label, bytes | bytearray | memoryview):
+        return bytes(label)
+    raise TypeError(f"a path label is bytes or str, not {type(label).__name__}")
+
+
+def flatten_forks(tree: HashTree) -> list[HashTree]:
+    """The forest under a node, left to right: forks dissolved, `Empty` dropped."""
+    out: list[HashTree] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Fork):
+            stack.append(node.right)
+            stack.append(node.left)
+        elif not isinstance(node, Empty):
+            out.append(node)
+    return out
+
+
+def _find_label(label: bytes, trees: list[HashTree]) -> HashTree | Absent | Unknown:
+    """The spec's `find_label`, rules tried in the spec's order."""
+    for t in trees:
+        if isinstance(t, Labeled) and t.label == label:
+            return t.subtree
+    for a, b in zip(trees, trees[1:], strict=False):
+        if isinstance(a, Labeled) and isinstance(b, Labeled) and a.label < label < b.label:
+            return ABSENT
+    if trees and isinstance(trees[0], Labeled) and label < trees[0].label:
+        return ABSENT
+    if trees and isinstance(trees[-1], Labeled) and trees[-1].label < label:
+        return ABSENT
+    if len(trees) == 1 and isinstance(trees[0], Leaf):
+        return ABSENT
+    if not trees:
+        return ABSENT
+    return UNKNOWN
+
+
+def lookup_subtree(path: Path, tree: HashTree) -> HashTree | Absent | Unknown:
+    """The subtree at `path` (the tree itself for the empty path), or Absent/Unknown."""
+    node = tree
+    for label in path:
+        found = _find_label(_label(label), flatten_forks(node))
+        if isinstance(found, Absent | Unknown):
+            return found
+        node = found
+    return node
+
+
+def lookup_path(path: Path, tree: HashTree) -> LookupResult:
+    """The spec's `lookup_path`: Found(value), Absent, Unknown, or LookupError."""
+    node = lookup_subtree(path, tree)
+    if isinstance(node, Absent | Unknown):
+        return node
+    if isinstance(node, Leaf):
+        return Found(node.value)
+    if isinstance(node, Empty):
+        return ABSENT
+    if isinstance(node, Pruned):
+        return UNKNOWN
+    return LOOKUP_ERROR
+
+
+def list_paths(tree: HashTree) -> list[tuple[tuple[bytes, ...], bytes]]:
+    """Every (path, value) whose lookup is Found, left to right."""
+    out: list[tuple[tuple[bytes, ...], bytes]] = []
+    stack: list[tuple[tuple[bytes, ...], HashTree]] = [((), tree)]
+    while stack:
+        prefix, node = stack.pop()
+        if isinstance(node, Leaf):
+            out.append((prefix, node.value))
+            continue
+        # Leaves directly in a forest of labels are not reachable by any path.
+        for t in reversed(flatten_forks(node)):
+            if isinstance(t, Labeled):
+                stack.append(((*prefix, t.label), t.subtree))
+    return out
+
+
+def lookup_all(prefix: Path, tree: HashTree) -> list[bytes]:
+    """The spec's `lookup*`: the values of all Found paths extending `prefix`, in order."""
+    node = lookup_subtree(prefix, tree)
+    if isinstance(node, Absent | Unknown):
+        return []
+    return [value for _, value in list_paths(node)]
+
+
+# --- well-formedness -----------------------------------------------------------------
+
+
+def well_formed(tree: HashTree) -> bool:
+    """The spec's `well_formed`: labels strictly increasing per forest, no leaf in a forest."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Leaf):
+            continue
+        forest = flatten_forks(node)
+        previous: bytes | None = None
+        for t in forest:
+            if isinstance(t, Leaf):
+                return False
+            if isinstance(t, Labeled):
+                if previous is not None and not previous < t.label:
+                    return False
+                previous = t.label
+                stack.append(t.subtree)
+    return True
+
+
+# --- pruning (reference algorithm) -------------------------------------------------
+
+
+class _Wanted:
+    """The paths still to reveal below one node: `full` means reveal everything."""
+
+    __slots__ = ("children", "full")
+
+    def __init__(self) -> None:
+        self.full = False
+        self.children: dict[bytes, _Wanted] = {}
+
+    def add(self, path: Sequence[bytes]) -> None:
+        node = self
+        for label in path:
+            if node.full:
+                return
+            node = node.children.setdefault(label, _Wanted())
+        node.full = True
+        node.children.clear()
+
+
+def _wanted_paths(paths: Sequence[Path]) -> _Wanted:
+    """Merge the requested paths into one trie of labels (shared prefixes merged)."""
+    root = _Wanted()
+    for path in paths:
+        root.add([_label(label) for label in path])
+    return root
+
+
+def _keep_labels(wanted: _Wanted, labels: Sequence[bytes]) -> dict[int, _Wanted | None]:
+    """Which labels of a sorted forest to keep: index → what to reveal below (None: prune).
+
+    A wanted label that exists is kept with its sub-request; one that does not exist keeps
+    its two neighbours (content pruned) so that the witness proves it Absent.
+    """
+    keep: dict[int, _Wanted | None] = {}
+    for label, sub in wanted.children.items():
+        i = bisect.bisect_left(labels, label)
+        if i < len(labels) and labels[i] == label:
+            keep[i] = sub
+            continue
+        for j in (i - 1, i):
+            if 0 <= j < len(labels):
+                keep.setdefault(j, None)
+    return keep
+
+
+def prune(tree: HashTree, paths: Sequence[Path]) -> HashTree:
+    """A tree revealing `paths` (whole subtrees at their ends), everything else pruned.
+
+    Works on any well-formed tree; the result has the same `reconstruct`.
+    """
+    return _prune(tree, _wanted_paths(paths))
+
+
+def _prune(tree: HashTree, wanted: _Wanted) -> HashTree:
+    if wanted.full or isinstance(tree, Leaf | Empty | Pruned):
+        return tree
+    if not wanted.children:
+        return Pruned(reconstruct(tree))
+    forest = flatten_forks(tree)
+    labeled = [t for t in forest if isinstance(t, Labeled)]
+    if not labeled:
+        return tree  # only Empty/Pruned/Leaf nodes: nothing to hide, keep what proofs need
+    keep_at = _keep_labels(wanted, [t.label for t in labeled])
+    keep = {id(labeled[i]): sub for i, sub in keep_at.items()}
+    return _prune_forest(tree, keep)[0]
+
+
+def _prune_forest(node: HashTree, keep: dict[int, _Wanted | None]) -> tuple[HashTree, bool]:
+    """Prune one forest; the flag says whether anything under `node` is kept."""
+    if isinstance(node, Fork):
+        left, left_kept = _prune_forest(node.left, keep)
+        right, right_kept = _prune_forest(node.right, keep)
+        if not (left_kept or right_kept):
+            return Pruned(reconstruct(node)), False
+        return Fork(left, right), True
+    if isinstance(node, Labeled) and id(node) in keep:
+        sub = keep[id(node)]
+        if sub is None:
+            return Labeled(node.label, Pruned(reconstruct(node.subtree))), True
+        return Labeled(node.label, _prune(node.subtree, sub)), True
+    if isinstance(node, Pruned):
+        return node, False
+    return Pruned(reconstruct(node)), False
+
+
+# --- building and witnesses (fast path) ----------------------------------------------
+
+Node: TypeAlias = "dict[bytes | str, Node | LabeledTree] | bytes"
+"""A labeled tree as plain data: a dict of labeled children, or a leaf value. A child may be
+an already built `LabeledTree`, which is reused as is (incremental building)."""
+
+
+def _hashed(node: HashTree, digest: bytes) -> HashTree:
+    object.__setattr__(node, "_digest", digest)
+    return node
+
+
+def _forks(nodes: list[HashTree], lo: int, hi: int) -> HashTree:
+    """Balanced forks over nodes[lo:hi] whose digests are set; digests set on the way up."""
+    if hi - lo == 1:
+        return nodes[lo]
+    mid = (lo + hi) // 2
+    left, right = _forks(nodes, lo, mid), _forks(nodes, mid, hi)
+    return _hashed(Fork(left, right), _sha256(DOMAIN_FORK + left._digest + right._digest).digest())
+
+
+class LabeledTree:
+    """A labeled tree built once into a hash tree whose node digests are cached.
+
+    Children are sorted by label and combined into a balanced binary tree of forks (the
+    split is always `mid = (lo + hi) // 2`), so a witness can walk index ranges alongside
+    the fork nodes: revealing k paths costs O(k log n) hash-free steps, not a rebuild.
+    """
+
+    __slots__ = ("children", "labels", "tree")
+
+    labels: list[bytes] | None
+    children: list[LabeledTree]
+    tree: HashTree
+
+    def __init__(self, node: Node) -> None:
+        if isinstance(node, bytes | bytearray | memoryview):
+            value = bytes(node)
+            leaf = _hashed(Leaf(value), _sha256(DOMAIN_LEAF + value).digest())
+            self.labels, self.children, self.tree = None, [], leaf
+        elif isinstance(node, dict):
+            items = sorted(((_label(k), v) for k, v in node.items()), key=lambda kv: kv[0])
+            self.labels = [k for k, _ in items]
+            if any(a == b for a, b in zip(self.labels, self.labels[1:], strict=False)):
+                raise HashTreeError("a labeled tree has the same label twice")
+            self.children = [v if isinstance(v, LabeledTree) else LabeledTree(v) for _, v in items]
+            nodes: list[HashTree] = [
+                _hashed(Labeled(k, c.tree), _sha256(DOMAIN_LABELED + k + c.tree._digest).digest())
+                for k, c in zip(self.labels, self.children, strict=True)
+            ]
+            self.tree = _forks(nodes, 0, len(nodes)) if nodes else EMPTY
+        else:
+            raise HashTreeError(f"a tree node is a dict or bytes, not {type(node).__name__}")
+        reconstruct(self.tree)  # only hashes an Empty tree; every other digest is set above
+
+    @property
+    def root_hash(self) -> bytes:
+        return reconstruct(self.tree)
+
+    def witness(self, paths: Sequence[Path]) -> HashTree:
+        """Same result as `prune(self.tree, paths)`, without visiting unrequested nodes."""
+        return self._witness(_wanted_paths(paths))
+
+    def _witness(self, wanted: _Wanted) -> HashTree:
+        if wanted.full or self.labels is None or not self.labels:
+            return self.tree
+        if not wanted.children:
+            return Pruned(reconstruct(self.tree))
+        keep = _keep_labels(wanted, self.labels)
+        return self._range(0, len(self.labels), self.tree, sorted(keep), keep)
+
+    def _range(
+        self, lo: int, hi: int, node: HashTree, kept: list[int], keep: dict[int, _Wanted | None]
+    ) -> HashTree:
+        first = bisect.bisect_left(kept, lo)
+        if first == len(kept) or kept[first] >= hi:
+            return Pruned(reconstruct(node))
+        if hi - lo == 1:
+            sub, child = keep[lo], self.children[lo]
+            content = Pruned(reconstruct(child.tree)) if sub is None else child._witness(sub)
+            return Labeled(self.labels[lo], content)  # type: ignore[index]
+        assert isinstance(node, Fork)
+        mid = (lo + hi) // 2
+        return Fork(
+            self._range(lo, mid, node.left, kept, keep),
+            self._range(mid, hi, node.right, kept, keep),
+        )
+
+
+def build(node: Node) -> HashTree:
+    """The hash tree of a labeled tree: sorted labels, balanced forks, values as leaves."""
+    return LabeledTree(node).tree
+
+
+def witness(full: Node | LabeledTree | HashTree, paths: Sequence[Path]) -> HashTree:
+    """A pruned tree proving each path: its whole subtree if present, its absence if not.
+
+    Requested subtrees are revealed entirely; a missing label keeps its neighbours (content
+    pruned); everything else is pruned. `reconstruct` equals that of the full tree. Build
+    a `LabeledTree` once and pass it here to witness many requests cheaply.
+    """
+    if isinstance(full, LabeledTree):
+        return full.witness(paths)
+    if isinstance(full, Empty | Fork | Labeled | Leaf | Pruned):
+        return prune(full, paths)
+    return LabeledTree(full).witness(paths)
