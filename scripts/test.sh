@@ -24,8 +24,10 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     fi
 fi
 
-# Node packages of the interop tests, pinned by the committed lockfile.
+# Node packages, pinned by the committed lockfiles: the real IC clients of the interop tests,
+# and the Motoko compilers that build the test canisters.
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/canisters && npm ci --no-audit --no-fund --loglevel=error)
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
