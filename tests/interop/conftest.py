@@ -1,0 +1,129 @@
+"""Fixtures for the interop tests: run agent-js scripts under node, share Candid cases.
+
+Every test here is marked `interop`: it runs a real IC client (agent-js 3.4.3 under node,
+or icp-py-core) against icbox's foundation layer. The node scripts live next to this file
+and read one JSON document, print one; `run_node` calls them (one process per batch).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+INTEROP_DIR = Path(__file__).resolve().parent
+NODE_TIMEOUT_S = 120
+
+RunNode = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/interop with `interop`."""
+    for item in items:
+        if INTEROP_DIR in item.path.resolve().parents:
+            item.add_marker(pytest.mark.interop)
+
+
+def _ensure_node_modules() -> None:
+    if (INTEROP_DIR / "node_modules" / "@dfinity" / "agent" / "package.json").exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed: cannot set up agent-js")
+    result = subprocess.run(
+        [npm, "ci", "--silent", "--no-audit", "--no-fund"],
+        cwd=INTEROP_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"npm ci in {INTEROP_DIR} failed:\n{result.stderr[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def run_node() -> RunNode:
+    """A function `run_node(script, payload) -> dict` running one of the node scripts."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    _ensure_node_modules()
+
+    def run(script: str, payload: dict[str, Any]) -> dict[str, Any]:
+        result = subprocess.run(
+            ["node", str(INTEROP_DIR / script)],
+            input=json.dumps(payload),
+            cwd=INTEROP_DIR,
+            capture_output=True,
+            text=True,
+            timeout=NODE_TIMEOUT_S,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"node {script} failed ({result.returncode}):\n{result.stderr}")
+        return json.loads(result.stdout)
+
+    return run
+
+
+# --- Candid -----------------------------------------------------------------------------
+# The spread of cases and the JSON↔value converters live in candid_spread.py, loaded by
+# path so that it works under any pytest import mode.
+
+
+def _load_candid_spread() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "interop_candid_spread", INTEROP_DIR / "candid_spread.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+candid_spread = _load_candid_spread()
+CANDID_CASES: list[dict[str, Any]] = candid_spread.CANDID_CASES
+
+
+@pytest.fixture(scope="session")
+def candid_json() -> Any:
+    """Builds icbox Candid types/values from the JSON descriptions and renders values back."""
+    return candid_spread.CandidJson()
+
+
+@pytest.fixture(scope="session")
+def candid_cases() -> list[dict[str, Any]]:
+    """The whole spread (for batching all cases into one node process)."""
+    return CANDID_CASES
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize a `candid_case` argument over CANDID_CASES (ids = case names).
+
+    A test module may declare `CANDID_XFAIL = {test_name: {case_name: reason}}`: those
+    cases are marked `xfail(strict=True)`, for known icbox bugs the lead is to fix.
+    """
+    if "candid_case" not in metafunc.fixturenames:
+        return
+    xfail = getattr(metafunc.module, "CANDID_XFAIL", {}).get(metafunc.function.__name__, {})
+    metafunc.parametrize(
+        "candid_case",
+        [
+            pytest.param(
+                case,
+                id=case["name"],
+                marks=[pytest.mark.xfail(strict=True, reason=xfail[case["name"]])]
+                if case["name"] in xfail
+                else [],
+            )
+            for case in CANDID_CASES
+        ],
+    )
