@@ -129,6 +129,7 @@ class CanisterState:
     next_log_idx: int = 0
     chunk_store: dict[bytes, bytes] = field(default_factory=dict)
     snapshots: dict[bytes, object] = field(default_factory=dict)
+    next_snapshot_id: int = 0  # local part of the next snapshot id (management/snapshots.py)
 
     @property
     def controllers(self) -> tuple[Principal, ...]:

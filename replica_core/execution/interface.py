@@ -129,6 +129,7 @@ class EntryCall:
     call_context_instructions: int = 0  # already used by this call context
     caller_info_data: bytes = b""
     caller_info_signer: bytes = b""
+    responded: bool = False  # the call context was already replied to or rejected
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +154,12 @@ class Environment:
     call_cost_base: int = 0  # see cycles.py; what ic0.cost_call answers
     call_cost_per_byte: int = 0
     create_canister_fee: int = 0
+    http_request_base_fee: int = 0  # ic0.cost_http_request: base + per byte below
+    http_request_per_request_byte_fee: int = 0
+    http_request_per_response_byte_fee: int = 0
+    # ic0.cost_sign_with_ecdsa/schnorr, cost_vetkd_derive_key: (api, curve or algorithm
+    # code, key name, fee) with api "ecdsa", "schnorr" or "vetkd"
+    threshold_key_fees: tuple[tuple[str, int, str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

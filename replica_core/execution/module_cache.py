@@ -1,0 +1,237 @@
+"""Compiled canister modules: instrumented once, compiled once, cached by module hash.
+
+Spec: IC interface spec 0.66.0, The System API › WebAssembly module requirements (the
+module the canister runs); compilation and caching are implementation matters (impl).
+
+A `CompiledModule` is a validated module after the two instrumentation passes
+(`persistence_instrumentation.export_state`, then `metering.instrument`), compiled by the
+shared engine and pre-linked against the ic0 host functions (`wasmtime.InstancePre`), so
+each execution only creates a store and instantiates (~30 µs). `ModuleCache` keeps the
+most recently used compiled modules in memory (LRU) and, optionally, their serialized
+machine code plus metadata in a directory, so a restart deserializes instead of
+recompiling (~200x faster). Serialized code only loads into an engine with the same
+configuration, so the file names carry a configuration tag.
+
+The cache is an object owned by the subnet (no module-level state); its `ApiSlot` is how
+host functions find the execution running in the current thread.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import os
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import wasmtime
+
+from replica_core.execution.engine import make_engine
+from replica_core.execution.interface import ExecutionState
+from replica_core.execution.metering import instrument
+from replica_core.execution.persistence_instrumentation import export_state
+from replica_core.execution.system_api import ApiSlot, build_linker
+from replica_core.execution.wasm_binary import InvalidWasm
+from replica_core.types import Hash
+
+__all__ = ["CODE_CACHE_TAG", "CompiledModule", "ModuleCache", "Runtime"]
+
+CODE_CACHE_TAG = "icbox-sandbox-1"  # bump when instrumentation or engine config changes
+
+
+class Runtime:
+    """The engine, the per-thread execution slot and one linker per pointer width."""
+
+    __slots__ = ("engine", "linkers", "slot")
+
+    def __init__(self, engine: wasmtime.Engine | None = None) -> None:
+        self.engine = engine if engine is not None else make_engine()
+        self.slot = ApiSlot()
+        self.linkers = {
+            False: build_linker(self.engine, False, self.slot),
+            True: build_linker(self.engine, True, self.slot),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Metadata:
+    """What the sandbox needs to know about an instrumented module (kept with the code)."""
+
+    is_64: bool
+    start_export: str | None
+    memory_export: str | None
+    table_export: str | None
+    globals: tuple[tuple[str, str], ...]
+    instruction_count: int
+
+
+class CompiledModule:
+    """A canister module ready to run: instrumented, compiled and pre-linked."""
+
+    __slots__ = (
+        "_blank",
+        "exports",
+        "globals",
+        "instruction_count",
+        "is_64",
+        "memory_export",
+        "module",
+        "module_hash",
+        "pre",
+        "runtime",
+        "start_export",
+        "table_export",
+    )
+
+    def __init__(
+        self, module_hash: Hash, module: wasmtime.Module, meta: _Metadata, runtime: Runtime
+    ) -> None:
+        self.module_hash = module_hash
+        self.module = module
+        self.runtime = runtime
+        self.pre = runtime.linkers[meta.is_64].instantiate_pre(module)
+        self.is_64 = meta.is_64
+        self.start_export = meta.start_export
+        self.memory_export = meta.memory_export
+        self.table_export = meta.table_export
+        self.globals = meta.globals
+        self.instruction_count = meta.instruction_count
+        self.exports = frozenset(
+            e.name for e in module.exports if isinstance(e.type, wasmtime.FuncType)
+        )
+        self._blank: ExecutionState | None = None
+
+    def blank_state(self) -> ExecutionState:
+        """The state of a fresh instance before its start function: data segments loaded,
+        globals at their initial values, stable memory empty."""
+        if self._blank is None:
+            store = wasmtime.Store(self.runtime.engine)
+            instance = self.pre.instantiate(store)
+            exports = instance.exports(store)
+            heap = b""
+            if self.memory_export is not None:
+                memory = exports[self.memory_export]
+                assert isinstance(memory, wasmtime.Memory)
+                heap = read_memory(store, memory)
+            values = []
+            for name, _ in self.globals:
+                extern = exports[name]
+                assert isinstance(extern, wasmtime.Global)
+                values.append(extern.value(store))
+            self._blank = ExecutionState(heap=heap, globals=tuple(values), stable_memory=b"")
+        return self._blank
+
+
+def read_memory(store: wasmtime.Store, memory: wasmtime.Memory) -> bytes:
+    """The whole linear memory as bytes (one copy, through ctypes)."""
+    length = memory.data_len(store)
+    if not length:
+        return b""
+    address = ctypes.cast(memory.data_ptr(store), ctypes.c_void_p).value
+    return ctypes.string_at(address, length)
+
+
+class ModuleCache:
+    """Compiled modules by the SHA-256 of their (decompressed) Wasm, LRU, optionally on disk."""
+
+    def __init__(
+        self,
+        engine: wasmtime.Engine | None = None,
+        *,
+        capacity: int = 64,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if capacity < 1:
+            raise ValueError(f"cache capacity must be positive, not {capacity}")
+        self.runtime = Runtime(engine)
+        self.capacity = capacity
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self._modules: OrderedDict[bytes, CompiledModule] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __contains__(self, wasm_hash: object) -> bool:
+        return wasm_hash in self._modules
+
+    def get(self, wasm: bytes) -> CompiledModule:
+        """The compiled form of a validated, decompressed module (compiled on first use).
+
+        Raises `InvalidWasm` if instrumentation or compilation fails.
+        """
+        key = hashlib.sha256(wasm).digest()
+        compiled = self._modules.get(key)
+        if compiled is not None:
+            self._modules.move_to_end(key)
+            return compiled
+        compiled = self._load(key) or self._compile(key, wasm)
+        self._modules[key] = compiled
+        if len(self._modules) > self.capacity:
+            self._modules.popitem(last=False)
+        return compiled
+
+    def _compile(self, key: bytes, wasm: bytes) -> CompiledModule:
+        persisted = export_state(wasm)
+        instrumented = instrument(persisted.wasm)
+        try:
+            module = wasmtime.Module(self.runtime.engine, instrumented.wasm)
+        except wasmtime.WasmtimeError as e:
+            raise InvalidWasm(f"compilation failed: {e}") from None
+        meta = _Metadata(
+            is_64=instrumented.is_64,
+            start_export=instrumented.start_export,
+            memory_export=persisted.memory_export,
+            table_export=persisted.table_export,
+            globals=persisted.globals,
+            instruction_count=instrumented.instruction_count,
+        )
+        self._store(key, module, meta)
+        return CompiledModule(Hash(key), module, meta, self.runtime)
+
+    def _paths(self, key: bytes) -> tuple[Path, Path] | None:
+        if self.cache_dir is None:
+            return None
+        stem = f"{key.hex()}.{CODE_CACHE_TAG}"
+        return self.cache_dir / f"{stem}.cwasm", self.cache_dir / f"{stem}.json"
+
+    def _load(self, key: bytes) -> CompiledModule | None:
+        paths = self._paths(key)
+        if paths is None or not paths[0].exists() or not paths[1].exists():
+            return None
+        try:
+            raw = json.loads(paths[1].read_text())
+            meta = _Metadata(
+                is_64=bool(raw["is_64"]),
+                start_export=raw["start_export"],
+                memory_export=raw["memory_export"],
+                table_export=raw["table_export"],
+                globals=tuple((str(n), str(t)) for n, t in raw["globals"]),
+                instruction_count=int(raw["instruction_count"]),
+            )
+            module = wasmtime.Module.deserialize_file(self.runtime.engine, str(paths[0]))
+        except (OSError, ValueError, KeyError, TypeError, wasmtime.WasmtimeError):
+            return None  # a stale or damaged entry: recompile
+        return CompiledModule(Hash(key), module, meta, self.runtime)
+
+    def _store(self, key: bytes, module: wasmtime.Module, meta: _Metadata) -> None:
+        paths = self._paths(key)
+        if paths is None:
+            return
+        assert self.cache_dir is not None
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        record = {
+            "is_64": meta.is_64,
+            "start_export": meta.start_export,
+            "memory_export": meta.memory_export,
+            "table_export": meta.table_export,
+            "globals": [list(g) for g in meta.globals],
+            "instruction_count": meta.instruction_count,
+        }
+        for path, data in ((paths[0], module.serialize()), (paths[1], json.dumps(record).encode())):
+            fd, tmp = tempfile.mkstemp(dir=self.cache_dir, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)

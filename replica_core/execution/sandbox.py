@@ -1,0 +1,356 @@
+"""The execution sandbox: running one entry point of a canister under wasmtime.
+
+Spec: IC interface spec 0.66.0, Abstract behavior › Abstract canisters (a canister is a
+function from state, message and environment to a trap or new state plus effects) and
+The System API › Entry points, Traps, Memory.
+
+`execute(module, state, call, env)` never raises for anything the canister does: wasmtime
+traps, ic0 contract violations and resource exhaustion become a `Trap` in the
+`ExecutionOutcome` (DESIGN.md: this is the one place that converts wasmtime's errors).
+Each execution gets a fresh `wasmtime.Store` and instance (cheap: instantiation is
+pre-linked), then
+
+1. the heap is grown to the saved size and copied in with one `memmove`, the persisted
+   globals are restored and the instruction counter is set to `call.instruction_limit`;
+2. the entry point runs: an export (`canister_update <name>`, `canister_init`, the former
+   start function, ...) or, for callbacks, a function of table 0 called with its env;
+3. on success the heap is copied out and the globals read into a new `ExecutionState`
+   (stable memory is copied only if the execution wrote it); on a trap `state` is None,
+   the logs are kept and the instructions charged.
+
+Queries (`RQ`, `NRQ`, `TQ`) and `canister_inspect_message` never persist state, so their
+outcome has `state=None` even on success; composite queries and their callbacks return
+their state, which the query executor carries between callbacks and then drops (impl).
+
+Memory limits: the store limits linear memory to the architecture's maximum (4 GiB for
+wasm32, 6 GiB for wasm64), past which `memory.grow` returns -1. A non-zero
+`wasm_memory_limit` is enforced, as on the IC, only for `canister_init`/
+`canister_post_upgrade`, the start function and update methods: if the heap ends larger
+than the limit, the execution fails with the IC's `WasmMemoryLimitExceeded` message
+(impl: checked when the entry point returns, so it has the effect of a trap).
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import wasmtime
+
+from replica_core.execution import wasmtime_fast as fast
+from replica_core.execution.interface import (
+    Context,
+    EntryCall,
+    EntryKind,
+    Environment,
+    ExecutionOutcome,
+    ExecutionState,
+    Trap,
+    TrapKind,
+)
+from replica_core.execution.metering import COUNTER_EXPORT, MAX_BUDGET
+from replica_core.execution.module_cache import CompiledModule, ModuleCache, read_memory
+from replica_core.execution.system_api import HostTrap, SystemApi
+from replica_core.execution.system_api.base import PAGE_SIZE
+
+__all__ = [
+    "MAX_WASM32_MEMORY",
+    "MAX_WASM64_MEMORY",
+    "CompiledModule",
+    "ModuleCache",
+    "execute",
+    "initial_state",
+]
+
+MAX_WASM32_MEMORY = 4 * 1024**3  # resource-limits.md: Wasm heap 4 GiB (wasm32)
+MAX_WASM64_MEMORY = 6 * 1024**3  # resource-limits.md: Wasm heap 6 GiB (wasm64)
+INSTALL_INSTRUCTION_LIMIT = 300_000_000_000  # resource-limits.md: install/upgrade 300 B
+
+_CHUNK = 64 * 1024  # heap comparison: first per 64 KiB, then per host page
+_HOST_PAGE = 4096
+_ZEROS = bytes(_CHUNK)
+_OUT_OF_INSTRUCTIONS = "Canister exceeded the instruction limit for single message execution."
+# Contexts whose state changes persist (the scheduler commits them) or, for composite
+# queries, are carried between the query's callbacks.
+_STATE_CONTEXTS = frozenset({"s", "I", "G", "U", "Ry", "Rt", "C", "T", "CQ", "CRy", "CRt", "CC"})
+_MEMORY_LIMIT_CONTEXTS = frozenset({"s", "I", "U"})
+_METHOD_EXPORTS = {
+    EntryKind.UPDATE: ("canister_update ", "update"),
+    EntryKind.QUERY: ("canister_query ", "query"),
+    EntryKind.COMPOSITE_QUERY: ("canister_composite_query ", "composite_query"),
+}
+_CALLBACKS = frozenset({EntryKind.REPLY_CALLBACK, EntryKind.REJECT_CALLBACK, EntryKind.CLEANUP})
+# How the IC describes Wasm traps (impl: dfinity/ic TrapCode's Display).
+_TRAP_DESCRIPTIONS = {
+    wasmtime.TrapCode.STACK_OVERFLOW: "stack overflow",
+    wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS: "heap out of bounds",
+    wasmtime.TrapCode.HEAP_MISALIGNED: "heap out of bounds",
+    wasmtime.TrapCode.TABLE_OUT_OF_BOUNDS: "table out of bounds",
+    wasmtime.TrapCode.INDIRECT_CALL_TO_NULL: "table out of bounds",
+    wasmtime.TrapCode.INTEGER_DIVISION_BY_ZERO: "integer division by 0",
+    wasmtime.TrapCode.UNREACHABLE: "unreachable",
+    wasmtime.TrapCode.INTEGER_OVERFLOW: "integer overflow",
+    wasmtime.TrapCode.BAD_CONVERSION_TO_INTEGER: "invalid conversion to integer",
+    wasmtime.TrapCode.BAD_SIGNATURE: "indirect call signature mismatch",
+}
+
+
+def execute(
+    module: CompiledModule, state: ExecutionState, call: EntryCall, env: Environment
+) -> ExecutionOutcome:
+    """Run one entry point of `module` on `state`; see the module docstring."""
+    api = SystemApi(call, env, state.stable_memory, module.is_64)
+    store = wasmtime.Store(module.runtime.engine)
+    limit = MAX_WASM64_MEMORY if module.is_64 else MAX_WASM32_MEMORY
+    store.set_limits(memory_size=limit)
+    budget = min(max(call.instruction_limit, 0), MAX_BUDGET)
+
+    # 1. A fresh instance with the canister's state.
+    try:
+        instance = module.pre.instantiate(store)
+    except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
+        return ExecutionOutcome(
+            trap=Trap(TrapKind.OUT_OF_MEMORY, f"Instantiation failed: {e}"), state=None
+        )
+    counter = fast.export_global(store, instance, COUNTER_EXPORT)
+    memory: wasmtime.Memory | None = None
+    if module.memory_export is not None:
+        extern = fast.export(store, instance, module.memory_export)
+        assert isinstance(extern, wasmtime.Memory)
+        memory = extern
+        trap = _load_heap(store, memory, state.heap, module.blank_state().heap)
+        if trap is not None:
+            return ExecutionOutcome(trap=trap, state=None)
+    for (name, value_type), value in zip(module.globals, state.globals, strict=True):
+        fast.global_set(store, fast.export_global(store, instance, name), value_type, value)
+    fast.global_set(store, counter, "i64", budget)
+    api.memory = memory
+    api.counter = counter
+
+    # 2. The entry point.
+    trap = _run(module, api, store, instance, call)
+    left = int(fast.global_get(store, counter, "i64"))
+    instructions = budget if left < 0 else budget - left
+    if left < 0 and (trap is None or trap.kind is not TrapKind.CONTRACT_VIOLATION):
+        trap = Trap(TrapKind.OUT_OF_INSTRUCTIONS, _OUT_OF_INSTRUCTIONS)
+    heap_size = fast.memory_size(store, memory) if memory is not None else 0
+    if trap is None and env.wasm_memory_limit and api.context in _MEMORY_LIMIT_CONTEXTS:
+        if heap_size > env.wasm_memory_limit:
+            trap = Trap(
+                TrapKind.OUT_OF_MEMORY, _memory_limit_message(env.wasm_memory_limit, heap_size)
+            )
+    logs = tuple(api.logs)
+    if trap is not None:
+        return ExecutionOutcome(trap=trap, state=None, logs=logs, instructions=instructions)
+
+    # 3. The new state and the effects.
+    new_state = None
+    if api.context in _STATE_CONTEXTS:
+        values = []
+        for name, value_type in module.globals:
+            extern = fast.export_global(store, instance, name)
+            values.append(fast.global_get(store, extern, value_type))
+        new_state = ExecutionState(
+            heap=read_memory(store, memory) if memory is not None else b"",
+            globals=tuple(values),
+            stable_memory=bytes(api.stable) if api.stable_written else state.stable_memory,
+        )
+    return ExecutionOutcome(
+        trap=None,
+        state=new_state,
+        response=api.response,
+        calls=tuple(api.calls),
+        cycles_accepted=api.cycles_accepted,
+        cycles_burned=api.cycles_burned,
+        certified_data=api.certified_data,
+        global_timer=api.global_timer,
+        message_accepted=api.accepted_message or _no_inspect_export(module, call),
+        logs=logs,
+        instructions=instructions,
+    )
+
+
+def initial_state(
+    module: CompiledModule,
+    env: Environment,
+    *,
+    stable_memory: bytes = b"",
+    heap: bytes | None = None,
+    instruction_limit: int = INSTALL_INSTRUCTION_LIMIT,
+) -> ExecutionOutcome:
+    """Instantiate a module afresh and run its start function (install and upgrade).
+
+    Stable memory is empty on install and the old one on upgrade; `heap` replaces the
+    fresh heap when an upgrade keeps the Wasm memory (`wasm_memory_persistence = keep`).
+    The outcome's `state` is the canister's initial state (if the start function did not
+    trap); run `canister_init` or `canister_post_upgrade` on it next.
+    """
+    blank = module.blank_state()
+    state = ExecutionState(
+        heap=blank.heap if heap is None else heap,
+        globals=blank.globals,
+        stable_memory=stable_memory,
+    )
+    call = EntryCall(kind=EntryKind.START, context=Context.s, instruction_limit=instruction_limit)
+    return execute(module, state, call, env)
+
+
+def _load_heap(
+    store: wasmtime.Store, memory: wasmtime.Memory, heap: bytes, image: bytes
+) -> Trap | None:
+    """Grow the fresh memory to the saved size and copy the saved heap in.
+
+    The fresh memory already holds `image` (the module's initial heap) followed by zeros,
+    and writing a page of it costs a copy-on-write fault; so only the 4 KiB pages where
+    `heap` differs are copied (comparing bytes is much cheaper than faulting pages in).
+    """
+    current = memory.data_len(store)
+    if len(heap) > current:
+        try:
+            memory.grow(store, (len(heap) - current + PAGE_SIZE - 1) // PAGE_SIZE)
+        except wasmtime.WasmtimeError as e:
+            return Trap(TrapKind.OUT_OF_MEMORY, f"Canister cannot restore its Wasm memory: {e}")
+    if heap and heap is not image:
+        _copy_changed_pages(fast.data_address(store, memory), heap, image)
+    return None
+
+
+def _copy_changed_pages(address: int, heap: bytes, image: bytes) -> None:
+    """memmove the runs of 4 KiB pages where `heap` differs from `image` + zeros."""
+    source = ctypes.cast(ctypes.c_char_p(heap), ctypes.c_void_p).value or 0
+    size, image_size = len(heap), len(image)
+    run_start = -1
+    for chunk in range(0, size, _CHUNK):
+        chunk_end = min(chunk + _CHUNK, size)
+        if heap[chunk:chunk_end] == _reference(image, image_size, chunk, chunk_end):
+            if run_start >= 0:
+                ctypes.memmove(address + run_start, source + run_start, chunk - run_start)
+                run_start = -1
+            continue
+        for page in range(chunk, chunk_end, _HOST_PAGE):
+            page_end = min(page + _HOST_PAGE, size)
+            same = heap[page:page_end] == _reference(image, image_size, page, page_end)
+            if same and run_start >= 0:
+                ctypes.memmove(address + run_start, source + run_start, page - run_start)
+                run_start = -1
+            elif not same and run_start < 0:
+                run_start = page
+    if run_start >= 0:
+        ctypes.memmove(address + run_start, source + run_start, size - run_start)
+
+
+def _reference(image: bytes, image_size: int, start: int, end: int) -> bytes:
+    """What a fresh memory holds at [start, end): the initial image, then zeros."""
+    if end <= image_size:
+        return image[start:end]
+    if start >= image_size:
+        return _ZEROS[: end - start]
+    return image[start:] + _ZEROS[: end - image_size]
+
+
+def _run(
+    module: CompiledModule,
+    api: SystemApi,
+    store: wasmtime.Store,
+    instance: wasmtime.Instance,
+    call: EntryCall,
+) -> Trap | None:
+    """Call the entry point with the execution's `SystemApi` installed; the trap, if any."""
+    target = _entry_point(module, store, instance, call)
+    if isinstance(target, Trap):
+        return target
+    if target is None:  # an optional system entry point the module does not export
+        return None
+    func, args = target
+    slot = module.runtime.slot
+    previous, slot.api = slot.api, api
+    try:
+        fast.call(store, func, args, "i64" if module.is_64 else "i32")
+    except HostTrap as e:
+        return e.trap
+    except wasmtime.Trap as e:
+        description = _TRAP_DESCRIPTIONS.get(e.trap_code) if e.trap_code is not None else None
+        if description is None:
+            description = e.message.splitlines()[0] if e.message else "unknown"
+        return Trap(TrapKind.CANISTER_TRAP, f"Canister trapped: {description}")
+    except wasmtime.WasmtimeError as e:
+        return Trap(TrapKind.CANISTER_TRAP, f"Canister trapped: {e}")
+    finally:
+        slot.api = previous
+        api.caller = None
+    return None
+
+
+def _entry_point(
+    module: CompiledModule,
+    store: wasmtime.Store,
+    instance: wasmtime.Instance,
+    call: EntryCall,
+) -> tuple[wasmtime.Func, tuple[int, ...]] | Trap | None:
+    """The function to call and its arguments, a trap if it does not exist, or None."""
+    kind = call.kind
+    if kind in _CALLBACKS:
+        return _callback(module, store, instance, call)
+    if kind is EntryKind.START:
+        name = module.start_export
+        if name is None:
+            return None
+    elif kind in _METHOD_EXPORTS:
+        prefix, label = _METHOD_EXPORTS[kind]
+        name = prefix + call.method_name
+        if name not in module.exports:
+            return Trap(TrapKind.NO_EXPORT, f"Canister has no {label} method '{call.method_name}'")
+    else:
+        name = kind.value
+        if name not in module.exports:
+            return None
+    return fast.export_func(store, instance, name), ()
+
+
+def _callback(
+    module: CompiledModule,
+    store: wasmtime.Store,
+    instance: wasmtime.Instance,
+    call: EntryCall,
+) -> tuple[wasmtime.Func, tuple[int, ...]] | Trap:
+    """A reply/reject/cleanup callback: function `fun` of table 0, called with `env`."""
+    callback = call.callback
+    if callback is None:
+        return Trap(TrapKind.CONTRACT_VIOLATION, f"no callback given for a {call.kind.value}")
+    func = None
+    if module.table_export is not None:
+        table = fast.export(store, instance, module.table_export)
+        assert isinstance(table, wasmtime.Table)
+        func = table.get(store, callback.fun)
+    if not isinstance(func, wasmtime.Func):
+        return Trap(
+            TrapKind.CANISTER_TRAP,
+            f"Canister requested to invoke a non-existent Wasm function {callback.fun} "
+            f"from table 0",
+        )
+    pointer = wasmtime.ValType.i64() if module.is_64 else wasmtime.ValType.i32()
+    func_type = func.type(store)
+    if list(func_type.params) != [pointer] or list(func_type.results):
+        return Trap(
+            TrapKind.CANISTER_TRAP,
+            f"Canister trapped: function {callback.fun} of table 0 does not have the "
+            f"callback signature ({'i64' if module.is_64 else 'i32'}) -> ()",
+        )
+    return func, (callback.env,)
+
+
+def _no_inspect_export(module: CompiledModule, call: EntryCall) -> bool:
+    """Without a `canister_inspect_message` export every ingress message is accepted."""
+    return call.kind is EntryKind.INSPECT_MESSAGE and call.kind.value not in module.exports
+
+
+def _memory_limit_message(limit: int, peak: int) -> str:
+    """The IC's `WasmMemoryLimitExceeded` description."""
+    return (
+        f"Canister exceeded its current Wasm memory limit of {limit} bytes. "
+        f"The peak Wasm memory usage was {peak} bytes. "
+        "If the canister reaches 4GiB, then it may stop functioning and may become "
+        "unrecoverable. Please reach out to the canister owner to investigate the reason "
+        "for the increased memory usage. It might be necessary to move data from the Wasm "
+        "memory to the stable memory. If such high Wasm memory usage is expected and safe, "
+        "then the developer can increase the Wasm memory limit in the canister settings."
+    )

@@ -1,0 +1,452 @@
+"""The subnet: the replicated state machine behind the gateway (DESIGN.md › The one seam).
+
+Spec: IC interface spec 0.66.0, Abstract behavior (the IC as a state machine: request
+submission, `runStep`, query calls, read_state with certification) and Certification
+(state tree, BLS signature, subnet delegation).
+
+`Subnet(store, clock, rng, config)` owns the working state, the scheduler and the keys:
+
+* `submit(ingress)` queues an authenticated call for the next round (duplicates ignored);
+  `inspect(ingress)` is the pre-consensus check the gateway runs first.
+* `execute_round()` is the step function: one `Batch` (the clock's time, randomness drawn
+  from `rng`, the pending ingress), then the state tree of the changed records is rehashed,
+  certified with the subnet key (with a root→subnet delegation), and the round's delta is
+  committed to the store. Replies become visible to `wait`/`read_state` only then.
+* `query` and `read_state` read the last certified state only.
+* `run()` is the background runner: rounds while there is work, or as time passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import threading
+import time as _time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from replica_core import error_codes
+from replica_core.canister import CanisterState, InstalledModule
+from replica_core.certification.certificate import Certificate, make_delegation, sign_tree
+from replica_core.certification.hash_tree import LabeledTree, Path
+from replica_core.certification.state_tree import StateTree, SubnetInfo, subnet_metrics
+from replica_core.cycles import APPLICATION_SUBNET_FEES, FeeTable, memory_usage
+from replica_core.errors import AuthenticationError, Reject
+from replica_core.execution.interface import Context, EntryCall, EntryKind, Reply
+from replica_core.ingress_history import IngressStatus
+from replica_core.keys import SubnetKeys
+from replica_core.management_context import Executor, RoundManagementContext
+from replica_core.messages import Ingress
+from replica_core.principal import CanisterRange, Principal
+from replica_core.replicated_state import ReplicatedState
+from replica_core.scheduler import (
+    Batch,
+    ManagementDispatch,
+    Scheduler,
+    SchedulerConfig,
+    trap_reject,
+)
+from replica_core.store.interface import CertifiedState, Store
+from replica_core.store.memory import copy_canister
+from replica_core.types import RequestId
+
+__all__ = [
+    "Clock",
+    "FakeClock",
+    "SandboxExecutor",
+    "Status",
+    "Subnet",
+    "SubnetConfig",
+    "SystemClock",
+]
+
+ICBOX_VERSION = "0.1.0"
+
+
+class Clock(Protocol):
+    def now(self) -> int:
+        """Nanoseconds since 1970-01-01."""
+        ...
+
+
+class SystemClock:
+    """The wall clock (only the subnet reads it, once per round)."""
+
+    def now(self) -> int:
+        return _time.time_ns()
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: int = 1_700_000_000_000_000_000) -> None:
+        self._now = start
+
+    def now(self) -> int:
+        return self._now
+
+    def advance(self, seconds: float = 0, *, ns: int = 0) -> None:
+        self._now += int(seconds * 1_000_000_000) + ns
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetConfig:
+    """Constants of the subnet."""
+
+    key_seed: bytes = b"icbox-dev-subnet"
+    subnet_type: str = "application"
+    canister_ranges: tuple[CanisterRange, ...] = (CanisterRange.of_indices(0, 0xFFFFF),)
+    fees: FeeTable = APPLICATION_SUBNET_FEES
+    subnet_admins: tuple[Principal, ...] = ()
+    num_nodes: int = 1
+    max_messages_per_round: int = 10_000
+    round_interval: float = 0.05  # seconds between rounds when idle (background runner)
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What `/api/v2/status` reports."""
+
+    root_key: bytes
+    impl_version: str = ICBOX_VERSION
+    replica_health_status: str = "healthy"
+    certified_height: int = 0
+
+
+class SandboxExecutor:
+    """`Executor` over `execution/sandbox.py`: validate once, compile once, run."""
+
+    def __init__(self, cache: Any = None) -> None:
+        from replica_core.execution.module_cache import ModuleCache
+
+        self.cache = cache if cache is not None else ModuleCache()
+        self._validated: dict[bytes, Any] = {}
+
+    def validated(self, wasm: bytes) -> Any:
+        """The `ValidatedModule` of a module as installed (cached by its hash)."""
+        from replica_core.execution.validation import validate_module
+
+        key = hashlib.sha256(wasm).digest()
+        info = self._validated.get(key)
+        if info is None:
+            info = self._validated[key] = validate_module(wasm, engine=self.cache.runtime.engine)
+        return info
+
+    def compile(self, wasm: bytes) -> Any:
+        return self.cache.get(self.validated(wasm).wasm)
+
+    def initial_state(self, module: Any, env: Any, **kwargs: Any) -> Any:
+        from replica_core.execution import sandbox
+
+        return sandbox.initial_state(module, env, **kwargs)
+
+    def execute(self, module: Any, state: Any, call: Any, env: Any) -> Any:
+        from replica_core.execution import sandbox
+
+        return sandbox.execute(module, state, call, env)
+
+
+def _default_management() -> ManagementDispatch | None:
+    try:
+        from replica_core.management import dispatch  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return dispatch  # type: ignore[no-any-return]
+
+
+@dataclass(slots=True)
+class _Certified:
+    """The last certified state: what queries and read_state see."""
+
+    height: int
+    time: int
+    tree: LabeledTree
+    signature: bytes
+    canisters: dict[Principal, CanisterState] = field(default_factory=dict)
+
+
+class Subnet:
+    """One subnet: state, scheduler, certification, and the seam the gateway calls."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        rng: random.Random,
+        config: SubnetConfig | None = None,
+        *,
+        executor: Executor | None = None,
+        management: ManagementDispatch | None = None,
+    ) -> None:
+        self.config = config or SubnetConfig()
+        self.store, self.clock, self.rng = store, clock, rng
+        self.keys = SubnetKeys.from_seed(self.config.key_seed, num_nodes=self.config.num_nodes)
+        self.subnet_id = self.keys.subnet_id
+        self.executor: Executor = executor if executor is not None else SandboxExecutor()
+        info = getattr(self.executor, "validated", None)
+        self.scheduler = Scheduler(
+            SchedulerConfig(
+                subnet_id=self.subnet_id,
+                canister_ranges=self.config.canister_ranges,
+                fees=self.config.fees,
+                root_key_der=self.keys.root.public_key_der,
+                subnet_type=self.config.subnet_type,
+                subnet_admins=self.config.subnet_admins,
+                max_messages_per_round=self.config.max_messages_per_round,
+            ),
+            self.executor,
+            management if management is not None else _default_management(),
+            (lambda c: info(c.module.wasm)) if info is not None else None,
+        )
+        self.state = ReplicatedState.load(store)
+        self.tree = StateTree(
+            SubnetInfo(
+                self.subnet_id,
+                self.config.subnet_type,
+                self.keys.subnet.public_key_der,
+                self.config.canister_ranges,
+                tuple((n.node_id, n.public_key_der) for n in self.keys.nodes),
+            ),
+            self._metadata_sections,
+        )
+        self.delegation = make_delegation(
+            self.keys.root.secret_key,
+            self.subnet_id,
+            self.keys.subnet.public_key_der,
+            self.config.canister_ranges,
+            self.clock.now(),
+            subnet_type=self.config.subnet_type,
+        )
+        self._pending: list[Ingress] = []
+        self._lock = threading.Lock()  # guards _pending; rounds run one at a time
+        self._round_lock = threading.Lock()
+        for cid, canister in self.state.canisters.items():
+            self.tree.update_canister(cid, canister)
+        for rid, status in self.state.ingress.entries.items():
+            self.tree.update_request(rid, status)
+        self.state.ingress.take_dirty()
+        self._certified = self._certify(set(self.state.canisters), set())
+
+    # --- certification ---------------------------------------------------------------
+
+    def _metadata_sections(self, module: InstalledModule) -> Mapping[str, bytes]:
+        validated = getattr(self.executor, "validated", None)
+        if validated is None:
+            return {}
+        info = validated(module.wasm)
+        return {**info.public_metadata, **info.private_metadata}
+
+    def _certify(self, dirty: set[Principal], deleted: set[Principal]) -> _Certified:
+        st = self.state
+        sizes = sum(memory_usage(c) for c in st.canisters.values())
+        metrics = subnet_metrics(
+            len(st.canisters),
+            sizes,
+            st.metadata.consumed_cycles_total,
+            st.metadata.update_transactions_total,
+        )
+        tree = self.tree.build(st.time, metrics)
+        cert = sign_tree(tree.tree, self.keys.subnet.secret_key)
+        previous = getattr(self, "_certified", None)
+        canisters = dict(previous.canisters) if previous is not None else {}
+        for cid in deleted:
+            canisters.pop(cid, None)
+        for cid in dirty:
+            if cid in st.canisters:
+                canisters[cid] = copy_canister(st.canisters[cid])
+        return _Certified(st.metadata.height, st.time, tree, cert.signature, canisters)
+
+    # --- the seam ---------------------------------------------------------------------
+
+    def submit(self, ingress: Ingress) -> RequestId:
+        """Queue an authenticated call for the next round; returns its request id."""
+        with self._lock:
+            self._pending.append(ingress)
+        return ingress.request_id
+
+    def inspect(self, ingress: Ingress) -> Reject | None:
+        """The checks before consensus: canister state, cycles, `canister_inspect_message`."""
+        reject = self.scheduler.ingress_check(self.state, ingress)
+        if reject is not None or ingress.receiver.is_management_canister:
+            return reject
+        canister = self._certified.canisters.get(ingress.receiver)
+        if canister is None or canister.module is None:
+            return None
+        call = EntryCall(
+            kind=EntryKind.INSPECT_MESSAGE,
+            context=Context.F,
+            method_name=ingress.method_name,
+            arg=ingress.arg,
+            caller=ingress.sender,
+            instruction_limit=200_000_000,
+        )
+        outcome = self._run_readonly(canister, call)
+        if outcome.trap is not None:
+            return trap_reject(ingress.receiver, outcome.trap)
+        if not outcome.message_accepted:
+            return error_codes.reject(
+                error_codes.ErrorCode.CANISTER_REJECTED_MESSAGE,
+                f"Canister {ingress.receiver} rejected the message",
+            )
+        return None
+
+    def _run_readonly(
+        self, canister: CanisterState, call: EntryCall, cert: bytes | None = None
+    ) -> Any:
+        assert canister.module is not None and canister.execution is not None
+        module = self.executor.compile(canister.module.wasm)
+        env = replace(
+            self.scheduler.environment(canister, replicated=False),
+            time=self._certified.time,
+            data_certificate=cert,
+        )
+        return self.executor.execute(module, canister.execution, call, env)
+
+    def execute_round(self) -> None:
+        """Run one round on a batch of everything pending, then certify and commit."""
+        with self._round_lock:
+            with self._lock:
+                pending, self._pending = self._pending, []
+            batch = Batch(self.clock.now(), self.rng.randbytes(32), tuple(pending))
+            self.scheduler.execute_round(self.state, batch)
+            delta, dirty, deleted = self.state.take_delta()
+            for cid in deleted:
+                self.tree.update_canister(cid, None)
+            for cid in dirty:
+                self.tree.update_canister(cid, self.state.canisters.get(cid))
+            for rid, status in delta.ingress.items():
+                self.tree.update_request(rid, status)
+            certified = self._certify(dirty, deleted)
+            delta.certified = CertifiedState(
+                certified.height, certified.time, certified.tree.root_hash, certified.signature
+            )
+            self.store.commit(delta)
+            self._certified = certified
+
+    def tick(self, rounds: int = 1) -> None:
+        """Run `rounds` rounds (tests)."""
+        for _ in range(rounds):
+            self.execute_round()
+
+    def advance_time(self, seconds: float) -> None:
+        """Move a `FakeClock` forward and run a round (tests)."""
+        advance = getattr(self.clock, "advance", None)
+        if advance is None:
+            raise TypeError("advance_time needs a clock with advance()")
+        advance(seconds)
+        self.execute_round()
+
+    def has_work(self) -> bool:
+        return bool(self._pending) or self.scheduler.has_work(self.state)
+
+    def request_status(self, rid: RequestId) -> IngressStatus | None:
+        """The certified status of a request (None if unknown)."""
+        return self.store.get_ingress(rid)
+
+    async def wait(self, rid: RequestId, timeout: float) -> IngressStatus | None:
+        """Wait until the request reaches a terminal certified status, or time out."""
+        deadline = _time.monotonic() + timeout
+        while True:
+            status = self.request_status(rid)
+            if status is not None and status.state.is_terminal:
+                return status
+            if _time.monotonic() >= deadline:
+                return status
+            await asyncio.sleep(0.002)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Background runner: a round whenever there is work, and every `round_interval`."""
+        while not stop.is_set():
+            await asyncio.to_thread(self.execute_round)
+            if not self._pending:
+                try:
+                    await asyncio.wait_for(stop.wait(), self.config.round_interval)
+                except TimeoutError:
+                    pass
+
+    def query(
+        self, canister_id: Principal, method_name: str, arg: bytes, sender: Principal
+    ) -> Reply | Reject:
+        """Run a query method on the last certified state (nothing it changes is kept)."""
+        if canister_id.is_management_canister:
+            return self._management_query(method_name, arg, sender)
+        canister = self._certified.canisters.get(canister_id)
+        if canister is None:
+            return error_codes.canister_not_found(canister_id)
+        if canister.module is None:
+            return error_codes.no_wasm_module(canister_id)
+        info = getattr(self.executor, "validated", None)
+        if info is not None:
+            validated = info(canister.module.wasm)
+            if method_name not in validated.query_methods | validated.composite_query_methods:
+                return error_codes.method_not_found(canister_id, "query", method_name)
+        call = EntryCall(
+            kind=EntryKind.QUERY,
+            context=Context.NRQ,
+            method_name=method_name,
+            arg=arg,
+            caller=sender,
+            instruction_limit=5_000_000_000,
+        )
+        outcome = self._run_readonly(canister, call, self.data_certificate(canister_id))
+        if outcome.trap is not None:
+            return trap_reject(canister_id, outcome.trap)
+        if outcome.response is None:
+            return error_codes.did_not_reply(canister_id)
+        return outcome.response  # type: ignore[no-any-return]
+
+    def _management_query(self, method: str, arg: bytes, sender: Principal) -> Reply | Reject:
+        dispatch = self.scheduler.management
+        if dispatch is None:
+            return error_codes.reject(
+                error_codes.ErrorCode.UNKNOWN_MANAGEMENT_MESSAGE,
+                f"Management canister has no method '{method}'",
+            )
+        state = ReplicatedState(metadata=self.state.metadata)
+        state.canisters = {k: copy_canister(v) for k, v in self._certified.canisters.items()}
+        ctx = RoundManagementContext(self.scheduler, state, is_ingress=True, replicated=False)
+        result = dispatch(ctx, method, arg, sender, 0)
+        return (
+            result
+            if isinstance(result, Reply | Reject)
+            else error_codes.did_not_reply(Principal.management_canister())
+        )
+
+    def data_certificate(self, canister_id: Principal) -> bytes:
+        """A certificate revealing `/canister/<id>/certified_data` and `/time`."""
+        return self._certificate([(b"canister", canister_id.raw, b"certified_data")]).encode()
+
+    def _certificate(self, paths: Sequence[Path]) -> Certificate:
+        cert = self._certified
+        tree = cert.tree.witness([[b"time"], *paths])
+        return Certificate(tree, cert.signature, self.delegation)
+
+    def read_state(self, paths: Sequence[Path], sender: Principal) -> Certificate:
+        """A certificate of the requested paths in the last certified state.
+
+        A path under `/request_status/<rid>` of a request sent by someone else is refused
+        (spec: read_state access rules); other access checks are the gateway's.
+        """
+        for path in paths:
+            if len(path) >= 2 and bytes(_label(path[0])) == b"request_status":
+                status = self.store.get_ingress(RequestId(_label(path[1])))
+                if status is not None and status.sender != sender:
+                    raise AuthenticationError("the request status belongs to a different sender")
+        return self._certificate(paths)
+
+    def status(self) -> Status:
+        return Status(self.keys.root.public_key_der, certified_height=self._certified.height)
+
+    @property
+    def root_key(self) -> bytes:
+        return self.keys.root.public_key_der
+
+    def canister(self, canister_id: Principal) -> CanisterState | None:
+        """The certified state of a canister (tests, metrics)."""
+        return self._certified.canisters.get(canister_id)
+
+
+def _label(label: bytes | str) -> bytes:
+    return label.encode() if isinstance(label, str) else bytes(label)
