@@ -72,10 +72,10 @@ class SenderInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class CallContent:
-    """The content of an update call (`request_type` "call")."""
+class _CanisterCallContent:
+    """The fields shared by the two kinds of canister method call: update call and query."""
 
-    request_type: ClassVar[str] = "call"
+    request_type: ClassVar[str]
     canister_id: Principal
     method_name: str
     arg: bytes
@@ -87,18 +87,17 @@ class CallContent:
 
 
 @dataclass(frozen=True, slots=True)
-class QueryContent:
+class CallContent(_CanisterCallContent):
+    """The content of an update call (`request_type` "call")."""
+
+    request_type: ClassVar[str] = "call"
+
+
+@dataclass(frozen=True, slots=True)
+class QueryContent(_CanisterCallContent):
     """The content of a query call (`request_type` "query")."""
 
     request_type: ClassVar[str] = "query"
-    canister_id: Principal
-    method_name: str
-    arg: bytes
-    sender: Principal
-    ingress_expiry: int
-    nonce: bytes | None
-    sender_info: SenderInfo | None
-    request_id: RequestId
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,33 +43,30 @@ def decode_unsigned(data: bytes | memoryview, pos: int = 0) -> tuple[int, int]:
 
     Raises `ValueError` if the input ends inside the number.
     """
-    result = 0
-    shift = 0
-    end = len(data)
-    while True:
-        if pos >= end:
-            raise ValueError("unexpected end of input inside a LEB128 number")
+    try:
         byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
+        if byte < 0x80:
+            return byte, pos + 1
+        result = byte & 0x7F
+        shift = 7
+        while True:
+            pos += 1
+            byte = data[pos]
+            result |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return result, pos + 1
+            shift += 7
+    except IndexError:
+        raise ValueError("unexpected end of input inside a LEB128 number") from None
 
 
 def decode_signed(data: bytes | memoryview, pos: int = 0) -> tuple[int, int]:
-    """Decode a signed LEB128 at `pos`; return (value, position after it)."""
-    result = 0
-    shift = 0
-    end = len(data)
-    while True:
-        if pos >= end:
-            raise ValueError("unexpected end of input inside a LEB128 number")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            if byte & 0x40:
-                result -= 1 << shift
-            return result, pos
+    """Decode a signed LEB128 at `pos`; return (value, position after it).
+
+    The same bytes as an unsigned number, minus 2^(7·length) when the last byte's sign bit
+    (0x40) is set. Raises `ValueError` if the input ends inside the number.
+    """
+    value, end = decode_unsigned(data, pos)
+    if data[end - 1] & 0x40:
+        value -= 1 << (7 * (end - pos))
+    return value, end

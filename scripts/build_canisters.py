@@ -20,8 +20,8 @@ Usage (from the repository root)::
 
 A canister is stale when its source hash, its compiler version or its wasm hash differs from
 the manifest, or an output file is missing. `--check` exits 1 when any output would change
-(reproducibility check). The wasm reader below is deliberately tiny: it reads only the type,
-import, memory, export and custom sections.
+(reproducibility check). Modules are read with the replica's own Wasm reader
+(`replica_core.execution.wasm_binary.parse_module`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from replica_core.leb128 import decode_unsigned
+from replica_core.execution.wasm_binary import FuncType, InvalidWasm, parse_module
 
 __all__ = [
     "CANISTERS_DIR",
@@ -79,17 +79,10 @@ FLAVOURS: dict[str, Flavour] = {
 }
 
 
-# --- a tiny wasm reader ---------------------------------------------------------------------
+# --- what the manifest records of a module ---------------------------------------------------
 
-WASM_MAGIC = b"\x00asm\x01\x00\x00\x00"
-VALTYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128"}
-VALTYPES |= {0x70: "funcref", 0x6F: "externref"}
-LIMITS_HAS_MAX = 0x01
-LIMITS_64 = 0x04  # memory64 / table64 flag in the limits byte
-
-
-class WasmFormatError(ValueError):
-    """The bytes are not a wasm module this reader understands (says which check failed)."""
+WasmFormatError = InvalidWasm
+"""The bytes are not a well-formed wasm module (the message says which check failed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,116 +105,26 @@ class WasmModule:
     custom_sections: dict[str, bytes]
 
 
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def byte(self) -> int:
-        if self.pos >= len(self.data):
-            raise WasmFormatError("unexpected end of module")
-        b = self.data[self.pos]
-        self.pos += 1
-        return b
-
-    def u32(self) -> int:
-        try:
-            value, self.pos = decode_unsigned(self.data, self.pos)
-        except ValueError as exc:
-            raise WasmFormatError(f"bad LEB128 at offset {self.pos}: {exc}") from exc
-        return value
-
-    def raw(self, n: int) -> bytes:
-        if self.pos + n > len(self.data):
-            raise WasmFormatError(f"{n} bytes at offset {self.pos} run past the end")
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return out
-
-    def name(self) -> str:
-        try:
-            return self.raw(self.u32()).decode()
-        except UnicodeDecodeError as exc:
-            raise WasmFormatError(f"name before offset {self.pos} is not UTF-8") from exc
-
-    def limits(self) -> int:
-        flags = self.byte()
-        self.u32()
-        if flags & LIMITS_HAS_MAX:
-            self.u32()
-        return flags
-
-    def valtype(self) -> str:
-        code = self.byte()
-        if code not in VALTYPES:
-            raise WasmFormatError(f"unsupported value type 0x{code:02x}")
-        return VALTYPES[code]
-
-
-def _signature(params: list[str], results: list[str]) -> str:
-    return f"({', '.join(params)}) -> ({', '.join(results)})"
+def _signature(func: FuncType) -> str:
+    return f"({', '.join(func.params)}) -> ({', '.join(func.results)})"
 
 
 def read_module(wasm: bytes) -> WasmModule:
-    """Read memory kind, function imports, exports and custom sections of a wasm module."""
-    if wasm[:8] != WASM_MAGIC:
-        raise WasmFormatError("missing wasm magic/version 1 header")
-    r = _Reader(wasm)
-    r.pos = 8
-    types: list[str] = []
-    imports: list[WasmImport] = []
-    other_imports: list[str] = []
-    exports: list[str] = []
-    customs: dict[str, bytes] = {}
-    memory_flags: list[int] = []
-    while r.pos < len(wasm):
-        section_id = r.byte()
-        size = r.u32()
-        end = r.pos + size
-        if end > len(wasm):
-            raise WasmFormatError(f"section {section_id} runs past the end of the module")
-        if section_id == 0:
-            name = r.name()
-            customs[name] = r.raw(end - r.pos)
-        elif section_id == 1:
-            for _ in range(r.u32()):
-                if (form := r.byte()) != 0x60:
-                    raise WasmFormatError(f"unsupported type form 0x{form:02x}")
-                params = [r.valtype() for _ in range(r.u32())]
-                results = [r.valtype() for _ in range(r.u32())]
-                types.append(_signature(params, results))
-        elif section_id == 2:
-            for _ in range(r.u32()):
-                module, name, kind = r.name(), r.name(), r.byte()
-                if kind == 0x00:
-                    index = r.u32()
-                    if index >= len(types):
-                        raise WasmFormatError(f"import {module}.{name}: bad type index {index}")
-                    imports.append(WasmImport(module, name, types[index]))
-                    continue
-                other_imports.append(f"{module}.{name}")
-                if kind == 0x01:
-                    r.byte()
-                    r.limits()
-                elif kind == 0x02:
-                    memory_flags.append(r.limits())
-                elif kind == 0x03:
-                    r.valtype()
-                    r.byte()
-                else:
-                    raise WasmFormatError(f"import {module}.{name}: unsupported kind {kind}")
-        elif section_id == 5:
-            memory_flags.extend(r.limits() for _ in range(r.u32()))
-        elif section_id == 7:
-            for _ in range(r.u32()):
-                exports.append(r.name())
-                r.byte()
-                r.u32()
-        r.pos = end
-    if len(memory_flags) > 1:
-        raise WasmFormatError(f"{len(memory_flags)} memories; a canister may have at most one")
-    memory = "none" if not memory_flags else "wasm64" if memory_flags[0] & LIMITS_64 else "wasm32"
-    return WasmModule(memory, tuple(imports), tuple(other_imports), tuple(exports), customs)
+    """Read memory kind, function imports, exports and custom sections of a wasm module
+    (with `replica_core.execution.wasm_binary.parse_module`)."""
+    info = parse_module(wasm)
+    memories = info.all_memories
+    if len(memories) > 1:
+        raise WasmFormatError(f"{len(memories)} memories; a canister may have at most one")
+    memory = "none" if not memories else "wasm64" if memories[0].is_64 else "wasm32"
+    imports = tuple(
+        WasmImport(i.module, i.name, _signature(info.types[i.type]))
+        for i in info.imports
+        if i.kind == "func" and isinstance(i.type, int)
+    )
+    other_imports = tuple(f"{i.module}.{i.name}" for i in info.imports if i.kind != "func")
+    exports = tuple(e.name for e in info.exports)
+    return WasmModule(memory, imports, other_imports, exports, info.custom_sections)
 
 
 # --- building -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from replica_core.candid.did_lexer import Token, tokenize
 from replica_core.candid.types import (
@@ -53,6 +54,8 @@ MAX_U32 = (1 << 32) - 1
 
 MAX_TYPE_DEPTH = 100
 """(impl) Deepest type nesting the parser accepts, so hostile input cannot exhaust the stack."""
+
+_T = TypeVar("_T")
 
 
 # --- syntax tree --------------------------------------------------------------------------
@@ -97,7 +100,7 @@ class TypeParser:
     def __init__(self, source: str, *, origin: str = "") -> None:
         self.tokens = tokenize(source, origin)
         self.pos = 0
-        self.type_depth = 0
+        self.depths: dict[str, int] = {}
 
     # token helpers ---------------------------------------------------------------------
 
@@ -182,13 +185,18 @@ class TypeParser:
 
     def datatype(self) -> Syntax:
         """`<datatype>`: a name, a primitive, or a constructed or reference type."""
-        self.type_depth += 1
-        if self.type_depth > MAX_TYPE_DEPTH:
-            raise self.error(f"type nested deeper than {MAX_TYPE_DEPTH} levels")
+        return self.nested("type", MAX_TYPE_DEPTH, self._datatype)
+
+    def nested(self, what: str, limit: int, parse: Callable[[], _T]) -> _T:
+        """Run `parse` one level deeper in the nesting of `what`s, failing beyond `limit`."""
+        depth = self.depths.get(what, 0) + 1
+        if depth > limit:
+            raise self.error(f"{what} nested deeper than {limit} levels")
+        self.depths[what] = depth
         try:
-            return self._datatype()
+            return parse()
         finally:
-            self.type_depth -= 1
+            self.depths[what] = depth - 1
 
     def _datatype(self) -> Syntax:
         token = self.tok

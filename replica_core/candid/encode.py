@@ -32,6 +32,7 @@ from replica_core.candid.types import (
     Vec,
     unroll,
 )
+from replica_core.candid.wire import FIXED_WIDTH as _FIXED
 from replica_core.candid.wire import SMALL_BYTES as _SMALL
 from replica_core.candid.wire import leb_signed, leb_unsigned
 from replica_core.errors import CandidError
@@ -42,18 +43,6 @@ __all__ = ["MAGIC", "encode", "encode_type_table", "leb_unsigned"]
 
 Encoder = Callable[[Any, bytearray], None]
 
-_FIXED: dict[str, struct.Struct] = {
-    "nat8": struct.Struct("<B"),
-    "nat16": struct.Struct("<H"),
-    "nat32": struct.Struct("<I"),
-    "nat64": struct.Struct("<Q"),
-    "int8": struct.Struct("<b"),
-    "int16": struct.Struct("<h"),
-    "int32": struct.Struct("<i"),
-    "int64": struct.Struct("<q"),
-    "float32": struct.Struct("<f"),
-    "float64": struct.Struct("<d"),
-}
 _FIXED_CODES = {name: s.format[1:] for name, s in _FIXED.items()}
 
 

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from replica_core.candid.types import Prim
+from replica_core.candid.wire import FIXED_WIDTH as _STRUCTS
+from replica_core.candid.wire import SMALL_BYTES as _SMALL
 from replica_core.errors import CandidError
 from replica_core.principal import MAX_PRINCIPAL_LENGTH, Principal
 
@@ -31,23 +33,11 @@ __all__ = [
     "set_enabled",
 ]
 
-_STRUCTS = {
-    "nat16": struct.Struct("<H"),
-    "nat32": struct.Struct("<I"),
-    "nat64": struct.Struct("<Q"),
-    "int8": struct.Struct("<b"),
-    "int16": struct.Struct("<h"),
-    "int32": struct.Struct("<i"),
-    "int64": struct.Struct("<q"),
-    "float32": struct.Struct("<f"),
-    "float64": struct.Struct("<d"),
-}
 INLINE_PRIMITIVES = frozenset(
     {"nat", "nat8", "text", "bool", "null", "reserved", "principal", *_STRUCTS}
 )
 """Primitive types whose encoding and decoding are inlined into generated record code."""
 
-_SMALL = [bytes((i,)) for i in range(128)]
 _switch = {"enabled": True}
 _caches: list[Callable[[], None]] = []
 

@@ -102,7 +102,6 @@ class _ValueParser(TypeParser):
     def __init__(self, source: str, env: Mapping[str, CandidType]) -> None:
         super().__init__(source)
         self.env = env
-        self.depth = 0
 
     def args(self) -> list[_Node]:
         self.expect("(", "'(' opening the argument list")
@@ -124,13 +123,7 @@ class _ValueParser(TypeParser):
         return node
 
     def value(self) -> _Node:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise self.error(f"value nested deeper than {MAX_DEPTH} levels")
-        try:
-            return self._value()
-        finally:
-            self.depth -= 1
+        return self.nested("value", MAX_DEPTH, self._value)
 
     def _value(self) -> _Node:
         token = self.tok

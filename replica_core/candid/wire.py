@@ -20,6 +20,7 @@ from replica_core.leb128 import encode_signed
 from replica_core.principal import MAX_PRINCIPAL_LENGTH, Principal
 
 __all__ = [
+    "FIXED_WIDTH",
     "SMALL_BYTES",
     "Decoder",
     "bulk_vec_decoder",
@@ -41,7 +42,8 @@ SMALL_BYTES = [bytes((i,)) for i in range(128)]
 """The one-byte encodings 0..127 (a LEB128 number below 128 is that byte)."""
 
 
-_FIXED: dict[str, struct.Struct] = {
+FIXED_WIDTH: dict[str, struct.Struct] = {
+    "nat8": struct.Struct("<B"),
     "nat16": struct.Struct("<H"),
     "nat32": struct.Struct("<I"),
     "nat64": struct.Struct("<Q"),
@@ -52,6 +54,7 @@ _FIXED: dict[str, struct.Struct] = {
     "float32": struct.Struct("<f"),
     "float64": struct.Struct("<d"),
 }
+"""The fixed-width primitives (`i<N>`/`f<N>` little-endian) and their `struct` layouts."""
 
 
 def read_leb(b: bytes, pos: int, ctx: object = None) -> tuple[int, int]:
@@ -156,8 +159,8 @@ def primitive_decoder(t: Prim) -> Decoder:
             return b[pos], pos + 1
 
         return dec_nat8
-    if name in _FIXED:
-        s = _FIXED[name]
+    if name in FIXED_WIDTH:
+        s = FIXED_WIDTH[name]
         unpack_from = s.unpack_from
         size = s.size
 
@@ -202,10 +205,11 @@ def primitive_decoder(t: Prim) -> Decoder:
 def bulk_vec_decoder(t: Prim) -> Decoder | None:
     """Whole-vector decoders for fixed-size primitive elements (one slice or unpack)."""
     name = t.name
-    size = 1 if name in ("nat8", "bool") else _FIXED[name].size if name in _FIXED else 0
-    if not size:
+    layout = FIXED_WIDTH.get("nat8" if name == "bool" else name)
+    if layout is None:
         return None
-    code = "B" if name in ("nat8", "bool") else _FIXED[name].format[1:]
+    size = layout.size
+    code = layout.format[1:]
 
     def dec_bulk(b: bytes, pos: int, ctx: list[int]) -> tuple[Any, int]:
         x = b[pos]

@@ -35,8 +35,9 @@ from replica_core.certification.hash_tree import (
     well_formed,
     witness,
 )
+from replica_core.crypto import der
 from replica_core.errors import HashTreeError, InvalidCertificate, InvalidSignature, MalformedCbor
-from replica_core.principal import MAX_PRINCIPAL_LENGTH, Principal
+from replica_core.principal import Principal
 
 __all__ = [
     "ALGORITHM_ID",
@@ -52,76 +53,26 @@ __all__ = [
 ALGORITHM_ID = bytes.fromhex("300c060a2b0601040183b8430102")
 """(derived) DER AlgorithmIdentifier: SEQUENCE { OID 1.3.6.1.4.1.56387.1.2 }, no parameters."""
 
-_SEQUENCE, _BIT_STRING = 0x30, 0x03
-
-
 # --- public key ----------------------------------------------------------------------
-
-
-def _der_length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes((n,))
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0x80 | len(body),)) + body
-
-
-def _der_tlv(tag: int, value: bytes) -> bytes:
-    return bytes((tag,)) + _der_length(len(value)) + value
-
-
-def _read_tlv(der: bytes, pos: int, tag: int, what: str) -> tuple[bytes, int]:
-    """Read one definite-length DER element with minimal length encoding."""
-    if pos >= len(der) or der[pos] != tag:
-        raise InvalidSignature(f"canister signature public key: expected {what}")
-    pos += 1
-    if pos >= len(der):
-        raise InvalidSignature(f"canister signature public key: {what} has no length")
-    first = der[pos]
-    pos += 1
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        body = der[pos : pos + count]
-        if count == 0 or count > 4 or len(body) != count or body[0] == 0:
-            raise InvalidSignature(f"canister signature public key: bad DER length of {what}")
-        length = int.from_bytes(body, "big")
-        if length < 0x80:
-            raise InvalidSignature(f"canister signature public key: non-minimal length of {what}")
-        pos += count
-    end = pos + length
-    if end > len(der):
-        raise InvalidSignature(f"canister signature public key: {what} is truncated")
-    return der[pos:end], end
 
 
 def canister_sig_public_key(canister_id: Principal, seed: bytes) -> bytes:
     """The DER public key of `canister_id` with `seed`: BIT STRING `|id| · id · seed`."""
-    contents = bytes((len(canister_id.raw),)) + canister_id.raw + seed
-    return _der_tlv(_SEQUENCE, ALGORITHM_ID + _der_tlv(_BIT_STRING, b"\x00" + contents))
+    return der.wrap_canister_sig_key(canister_id.raw, seed)
 
 
-def parse_canister_sig_public_key(der: bytes) -> tuple[Principal, bytes]:
-    """The signing canister and the seed inside a canister-signature DER public key."""
-    if not isinstance(der, bytes):
+def parse_canister_sig_public_key(public_key_der: bytes) -> tuple[Principal, bytes]:
+    """The signing canister and the seed inside a canister-signature DER public key.
+
+    The AlgorithmIdentifier must be exactly `ALGORITHM_ID` (no parameters, not even NULL).
+    """
+    if not isinstance(public_key_der, bytes):
         raise InvalidSignature("canister signature public key must be bytes")
-    spki, end = _read_tlv(der, 0, _SEQUENCE, "a SEQUENCE")
-    if end != len(der):
-        raise InvalidSignature("canister signature public key has trailing bytes")
-    if not spki.startswith(ALGORITHM_ID):
+    algorithm, key = der.split_spki(public_key_der)
+    if der.encode_tlv(der.TAG_SEQUENCE, algorithm) != ALGORITHM_ID:
         raise InvalidSignature("public key algorithm is not the canister signature OID")
-    bits, end = _read_tlv(spki, len(ALGORITHM_ID), _BIT_STRING, "a BIT STRING")
-    if end != len(spki):
-        raise InvalidSignature("canister signature public key has bytes after the BIT STRING")
-    if not bits or bits[0] != 0:
-        raise InvalidSignature("canister signature public key BIT STRING has unused bits")
-    contents = bits[1:]
-    if not contents:
-        raise InvalidSignature("canister signature public key is empty")
-    id_length = contents[0]
-    if id_length > MAX_PRINCIPAL_LENGTH or 1 + id_length > len(contents):
-        raise InvalidSignature(f"canister id length {id_length} in public key is invalid")
-    return Principal(contents[1 : 1 + id_length]), contents[1 + id_length :]
+    canister_id, seed = der.split_canister_sig_key(key)
+    return Principal(canister_id), seed
 
 
 # --- verification ---------------------------------------------------------------------

@@ -10,6 +10,8 @@ Every public key on the wire is a DER `SubjectPublicKeyInfo`::
 `parse_public_key` reads that shape strictly (definite minimal lengths, no trailing bytes, zero
 unused bits) and identifies the scheme from the algorithm OID (and the curve OID for ECDSA).
 It does not check that the key bytes are a valid point/key: the scheme modules do that.
+`read_tlv`, `encode_tlv` and `split_spki` are the package's one DER codec (`canister_sig.py`
+builds on them).
 
 ECDSA keys must carry an uncompressed SEC1 point (`04 · x · y`, 65 bytes): the spec says so
 and the IC replica rejects any SPKI that is not the canonical uncompressed encoding
@@ -35,10 +37,18 @@ __all__ = [
     "OID_SECP256K1",
     "P256_DER_PREFIX",
     "SECP256K1_DER_PREFIX",
+    "TAG_BIT_STRING",
+    "TAG_NULL",
+    "TAG_OID",
+    "TAG_SEQUENCE",
     "KeyScheme",
     "canister_id_of_canister_sig_key",
     "encode_spki",
+    "encode_tlv",
     "parse_public_key",
+    "read_tlv",
+    "split_canister_sig_key",
+    "split_spki",
     "wrap_canister_sig_key",
     "wrap_cose_key",
     "wrap_ecdsa_p256_key",
@@ -86,10 +96,10 @@ BLS_DER_PREFIX = bytes.fromhex(
     "308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100"
 )
 
-_TAG_SEQUENCE = 0x30
-_TAG_OID = 0x06
-_TAG_BIT_STRING = 0x03
-_TAG_NULL = 0x05
+TAG_SEQUENCE = 0x30
+TAG_OID = 0x06
+TAG_BIT_STRING = 0x03
+TAG_NULL = 0x05
 
 _ED25519_KEY_LENGTH = 32
 _EC_UNCOMPRESSED_LENGTH = 65
@@ -100,8 +110,12 @@ def _fail(what: str) -> InvalidSignature:
     return InvalidSignature(f"invalid DER public key: {what}")
 
 
-def _read_tlv(data: bytes, pos: int, expected_tag: int, what: str) -> tuple[bytes, int]:
-    """Read one tag-length-value at `pos`; return (value, position after it)."""
+def read_tlv(data: bytes, pos: int, expected_tag: int, what: str) -> tuple[bytes, int]:
+    """Read one tag-length-value at `pos`; return (value, position after it).
+
+    The length must be definite and minimally encoded (at most 4 length octets); `what` names
+    the element in the `InvalidSignature` raised when it is missing or malformed.
+    """
     if pos >= len(data):
         raise _fail(f"{what} is missing")
     if data[pos] != expected_tag:
@@ -129,7 +143,8 @@ def _read_tlv(data: bytes, pos: int, expected_tag: int, what: str) -> tuple[byte
     return data[pos:end], end
 
 
-def _encode_tlv(tag: int, value: bytes) -> bytes:
+def encode_tlv(tag: int, value: bytes) -> bytes:
+    """One DER tag-length-value with a minimal definite length."""
     n = len(value)
     if n < 0x80:
         length = bytes((n,))
@@ -142,13 +157,31 @@ def _encode_tlv(tag: int, value: bytes) -> bytes:
 def encode_spki(algorithm_oid: bytes, key: bytes, *, parameter_oid: bytes | None = None) -> bytes:
     """Encode a SubjectPublicKeyInfo with the given algorithm OID (content octets), optional
     parameter OID, and key bytes (placed in a BIT STRING with 0 unused bits)."""
-    algorithm = _encode_tlv(_TAG_OID, algorithm_oid)
+    algorithm = encode_tlv(TAG_OID, algorithm_oid)
     if parameter_oid is not None:
-        algorithm += _encode_tlv(_TAG_OID, parameter_oid)
-    return _encode_tlv(
-        _TAG_SEQUENCE,
-        _encode_tlv(_TAG_SEQUENCE, algorithm) + _encode_tlv(_TAG_BIT_STRING, b"\x00" + key),
+        algorithm += encode_tlv(TAG_OID, parameter_oid)
+    return encode_tlv(
+        TAG_SEQUENCE,
+        encode_tlv(TAG_SEQUENCE, algorithm) + encode_tlv(TAG_BIT_STRING, b"\x00" + key),
     )
+
+
+def split_spki(der: bytes) -> tuple[bytes, bytes]:
+    """The AlgorithmIdentifier contents and the key bytes of a DER SubjectPublicKeyInfo.
+
+    Checks the outer framing only: one SEQUENCE with nothing after it, holding exactly an
+    AlgorithmIdentifier SEQUENCE and a BIT STRING with 0 unused bits.
+    """
+    spki, end = read_tlv(der, 0, TAG_SEQUENCE, "SubjectPublicKeyInfo")
+    if end != len(der):
+        raise _fail(f"{len(der) - end} trailing bytes after SubjectPublicKeyInfo")
+    algorithm, pos = read_tlv(spki, 0, TAG_SEQUENCE, "AlgorithmIdentifier")
+    bit_string, pos = read_tlv(spki, pos, TAG_BIT_STRING, "subjectPublicKey BIT STRING")
+    if pos != len(spki):
+        raise _fail("trailing bytes inside SubjectPublicKeyInfo")
+    if not bit_string or bit_string[0] != 0:
+        raise _fail("subjectPublicKey BIT STRING must have 0 unused bits")
+    return algorithm, bit_string[1:]
 
 
 def parse_public_key(der: bytes) -> tuple[KeyScheme, bytes]:
@@ -160,26 +193,16 @@ def parse_public_key(der: bytes) -> tuple[KeyScheme, bytes]:
     """
     if not isinstance(der, bytes | bytearray):
         raise _fail(f"expected bytes, got {type(der).__name__}")
-    der = bytes(der)
-    spki, end = _read_tlv(der, 0, _TAG_SEQUENCE, "SubjectPublicKeyInfo")
-    if end != len(der):
-        raise _fail(f"{len(der) - end} trailing bytes after SubjectPublicKeyInfo")
-    algorithm, pos = _read_tlv(spki, 0, _TAG_SEQUENCE, "AlgorithmIdentifier")
-    bit_string, pos = _read_tlv(spki, pos, _TAG_BIT_STRING, "subjectPublicKey BIT STRING")
-    if pos != len(spki):
-        raise _fail("trailing bytes inside SubjectPublicKeyInfo")
-    if not bit_string or bit_string[0] != 0:
-        raise _fail("subjectPublicKey BIT STRING must have 0 unused bits")
-    key = bit_string[1:]
-    oid, apos = _read_tlv(algorithm, 0, _TAG_OID, "algorithm OID")
+    algorithm, key = split_spki(bytes(der))
+    oid, apos = read_tlv(algorithm, 0, TAG_OID, "algorithm OID")
     param: bytes | None = None
     if apos < len(algorithm):
-        if algorithm[apos] == _TAG_NULL:
-            null, apos = _read_tlv(algorithm, apos, _TAG_NULL, "algorithm parameters")
+        if algorithm[apos] == TAG_NULL:
+            null, apos = read_tlv(algorithm, apos, TAG_NULL, "algorithm parameters")
             if null:
                 raise _fail("NULL parameters must be empty")
         else:
-            param, apos = _read_tlv(algorithm, apos, _TAG_OID, "algorithm parameter OID")
+            param, apos = read_tlv(algorithm, apos, TAG_OID, "algorithm parameter OID")
         if apos != len(algorithm):
             raise _fail("trailing bytes inside AlgorithmIdentifier")
     return _identify(oid, param, key)
@@ -208,13 +231,19 @@ def _identify(oid: bytes, param: bytes | None, key: bytes) -> tuple[KeyScheme, b
     raise InvalidSignature(f"unsupported public key algorithm {described}")
 
 
-def canister_id_of_canister_sig_key(key: bytes) -> bytes:
-    """The signing canister id inside a canister-signature key body `len · canister_id · seed`."""
+def split_canister_sig_key(key: bytes) -> tuple[bytes, bytes]:
+    """The signing canister id and the seed of a canister-signature key body
+    `len · canister_id · seed`."""
     if not key or len(key) < 1 + key[0]:
         raise _fail("canister signature key is shorter than its canister id length prefix")
     if key[0] > 29:
         raise _fail(f"canister signature key names a {key[0]}-byte canister id (max 29)")
-    return key[1 : 1 + key[0]]
+    return key[1 : 1 + key[0]], key[1 + key[0] :]
+
+
+def canister_id_of_canister_sig_key(key: bytes) -> bytes:
+    """The signing canister id inside a canister-signature key body `len · canister_id · seed`."""
+    return split_canister_sig_key(key)[0]
 
 
 def _oid_to_text(oid: bytes) -> str:

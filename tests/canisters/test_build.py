@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -31,58 +32,10 @@ CANISTER_NAMES = ("callee", "caller", "certified", "counter", "heartbeat", "http
 FLAVOUR_MEMORY = {"base": "wasm32", "core": "wasm64"}
 COMPILERS = {"base": ("moc-3", "3.9.7"), "core": ("moc-4", "4.10.0")}
 
-# The ic0 imports moc-compiled canisters use, as (wasm64 signature, wasm32 signature): the
-# table of shared/notes/moc-canisters.md. The note measured no wasm64 canister that uses the
-# cycles API, so the wasm64 signatures marked "spec" come from the System API table (§3);
-# None = not seen in that flavour.
-IC0_TABLE: dict[str, tuple[str | None, str | None]] = {
-    "accept_message": (None, "() -> ()"),
-    "call_cycles_add128": ("(i64, i64) -> ()", "(i64, i64) -> ()"),
-    "call_data_append": ("(i64, i64) -> ()", "(i32, i32) -> ()"),
-    "call_new": (
-        "(" + ", ".join(["i64"] * 8) + ") -> ()",
-        "(" + ", ".join(["i32"] * 8) + ") -> ()",
-    ),
-    "call_on_cleanup": ("(i64, i64) -> ()", "(i32, i32) -> ()"),
-    "call_perform": ("() -> (i32)", "() -> (i32)"),
-    "call_with_best_effort_response": ("(i32) -> ()", None),
-    "canister_cycle_balance128": ("(i64) -> ()", "(i32) -> ()"),  # wasm64: spec
-    "canister_self_copy": ("(i64, i64, i64) -> ()", "(i32, i32, i32) -> ()"),
-    "canister_self_size": ("() -> (i64)", "() -> (i32)"),
-    "canister_status": ("() -> (i32)", "() -> (i32)"),
-    "canister_version": (None, "() -> (i64)"),
-    "certified_data_set": ("(i64, i64) -> ()", "(i32, i32) -> ()"),
-    "cycles_burn128": (None, "(i64, i64, i32) -> ()"),
-    "data_certificate_copy": ("(i64, i64, i64) -> ()", "(i32, i32, i32) -> ()"),
-    "data_certificate_present": ("() -> (i32)", "() -> (i32)"),
-    "data_certificate_size": ("() -> (i64)", "() -> (i32)"),
-    "debug_print": ("(i64, i64) -> ()", "(i32, i32) -> ()"),
-    "global_timer_set": ("(i64) -> (i64)", "(i64) -> (i64)"),
-    "is_controller": ("(i64, i64) -> (i32)", "(i32, i32) -> (i32)"),
-    "msg_arg_data_copy": ("(i64, i64, i64) -> ()", "(i32, i32, i32) -> ()"),
-    "msg_arg_data_size": ("() -> (i64)", "() -> (i32)"),
-    "msg_caller_copy": ("(i64, i64, i64) -> ()", "(i32, i32, i32) -> ()"),
-    "msg_caller_size": ("() -> (i64)", "() -> (i32)"),
-    "msg_cycles_accept128": ("(i64, i64, i64) -> ()", "(i64, i64, i32) -> ()"),  # wasm64: spec
-    "msg_cycles_available128": ("(i64) -> ()", "(i32) -> ()"),  # wasm64: spec
-    "msg_cycles_refunded128": ("(i64) -> ()", "(i32) -> ()"),
-    "msg_deadline": (None, "() -> (i64)"),
-    "msg_method_name_copy": (None, "(i32, i32, i32) -> ()"),
-    "msg_method_name_size": (None, "() -> (i32)"),
-    "msg_reject": ("(i64, i64) -> ()", "(i32, i32) -> ()"),
-    "msg_reject_code": ("() -> (i32)", "() -> (i32)"),
-    "msg_reject_msg_copy": ("(i64, i64, i64) -> ()", "(i32, i32, i32) -> ()"),
-    "msg_reject_msg_size": ("() -> (i64)", "() -> (i32)"),
-    "msg_reply": ("() -> ()", "() -> ()"),
-    "msg_reply_data_append": ("(i64, i64) -> ()", "(i32, i32) -> ()"),
-    "performance_counter": ("(i32) -> (i64)", "(i32) -> (i64)"),
-    "stable64_grow": ("(i64) -> (i64)", "(i64) -> (i64)"),
-    "stable64_read": ("(i64, i64, i64) -> ()", "(i64, i64, i64) -> ()"),
-    "stable64_size": ("() -> (i64)", "() -> (i64)"),
-    "stable64_write": ("(i64, i64, i64) -> ()", "(i64, i64, i64) -> ()"),
-    "time": ("() -> (i64)", "() -> (i64)"),
-    "trap": ("(i64, i64) -> ()", "(i32, i32) -> ()"),
-}
+# The ic0 imports moc-compiled canisters use: name → (wasm64 signature, wasm32 signature).
+IC0_TABLE: dict[str, tuple[str | None, str | None]] = runpy.run_path(
+    str(CANISTERS_DIR / "moc_imports.py")
+)["MOC_IC0_IMPORTS"]
 
 # Exports every Motoko module has (shared/notes/moc-canisters.md).
 MOTOKO_EXPORTS = {
@@ -263,9 +216,11 @@ def test_both_flavours_have_the_same_candid_interface(name):
 
 def test_reader_rejects_bytes_that_are_not_a_wasm_module():
     with pytest.raises(build_canisters.WasmFormatError, match="magic"):
+        build_canisters.read_module(b"\x00asn\x01\x00\x00\x00")
+    with pytest.raises(build_canisters.WasmFormatError, match="version 02000000"):
         build_canisters.read_module(b"\x00asm\x02\x00\x00\x00")
     truncated = _wasm("base/counter")[:100]
-    with pytest.raises(build_canisters.WasmFormatError, match="past the end"):
+    with pytest.raises(build_canisters.WasmFormatError, match="exceeds the module"):
         build_canisters.read_module(truncated)
 
 

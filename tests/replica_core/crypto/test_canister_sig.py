@@ -94,6 +94,20 @@ def test_malformed_public_keys_raise_invalid_signature(mangle):
         parse_canister_sig_public_key(mangle(canister_sig_public_key(CANISTER, SEED)))
 
 
+def test_algorithm_identifier_with_null_parameters_is_not_the_canister_signature_oid():
+    from replica_core.crypto import der
+
+    body = bytes((len(CANISTER.raw),)) + CANISTER.raw + SEED
+    algorithm = der.encode_tlv(der.TAG_OID, der.OID_CANISTER_SIGNATURE) + b"\x05\x00"
+    key = der.encode_tlv(
+        der.TAG_SEQUENCE,
+        der.encode_tlv(der.TAG_SEQUENCE, algorithm)
+        + der.encode_tlv(der.TAG_BIT_STRING, b"\x00" + body),
+    )
+    with pytest.raises(InvalidSignature, match="not the canister signature OID"):
+        parse_canister_sig_public_key(key)
+
+
 def test_matches_der_module_of_the_dispatcher():
     der_module = pytest.importorskip("replica_core.crypto.der")
     assert der_module.wrap_canister_sig_key(CANISTER.raw, SEED) == canister_sig_public_key(

@@ -1,6 +1,7 @@
 """The ic0 import table: complete, with the spec's signatures and contexts."""
 
 import re
+import runpy
 from pathlib import Path
 
 import pytest
@@ -9,53 +10,11 @@ from replica_core.execution.ic0 import ALL_CONTEXTS, CONTEXTS, IC0, imports_for,
 
 DIGEST = Path("/work/shared/spec/system-api.md")
 
-# The union of ic0 imports of Motoko canisters (moc 0.13.6 → wasm32, moc 4.10.0 → wasm64),
-# as measured in the project's notes (moc-canisters.md): name → (wasm64, wasm32) signature.
-MOC_IMPORTS = {
-    "accept_message": (None, "() -> ()"),
-    "call_cycles_add128": ("(i64, i64) -> ()", "(i64, i64) -> ()"),
-    "call_data_append": ("(i64, i64) -> ()", "(i32, i32) -> ()"),
-    "call_new": ("(i64, i64, i64, i64, i64, i64, i64, i64) -> ()", "(i32, i32, i32, i32, i32, i32, i32, i32) -> ()"),
-    "call_on_cleanup": ("(i64, i64) -> ()", "(i32, i32) -> ()"),
-    "call_perform": ("() -> (i32)", "() -> (i32)"),
-    "call_with_best_effort_response": ("(i32) -> ()", None),
-    "canister_cycle_balance128": (None, "(i32) -> ()"),
-    "canister_self_copy": ("(i64, i64, i64) -> ()", "(i32, i32, i32) -> ()"),
-    "canister_self_size": ("() -> (i64)", "() -> (i32)"),
-    "canister_status": ("() -> (i32)", "() -> (i32)"),
-    "canister_version": (None, "() -> (i64)"),
-    "certified_data_set": ("(i64, i64) -> ()", "(i32, i32) -> ()"),
-    "cycles_burn128": (None, "(i64, i64, i32) -> ()"),
-    "data_certificate_copy": ("(i64, i64, i64) -> ()", "(i32, i32, i32) -> ()"),
-    "data_certificate_present": ("() -> (i32)", "() -> (i32)"),
-    "data_certificate_size": ("() -> (i64)", "() -> (i32)"),
-    "debug_print": ("(i64, i64) -> ()", "(i32, i32) -> ()"),
-    "global_timer_set": ("(i64) -> (i64)", "(i64) -> (i64)"),
-    "is_controller": ("(i64, i64) -> (i32)", "(i32, i32) -> (i32)"),
-    "msg_arg_data_copy": ("(i64, i64, i64) -> ()", "(i32, i32, i32) -> ()"),
-    "msg_arg_data_size": ("() -> (i64)", "() -> (i32)"),
-    "msg_caller_copy": ("(i64, i64, i64) -> ()", "(i32, i32, i32) -> ()"),
-    "msg_caller_size": ("() -> (i64)", "() -> (i32)"),
-    "msg_cycles_accept128": (None, "(i64, i64, i32) -> ()"),
-    "msg_cycles_available128": (None, "(i32) -> ()"),
-    "msg_cycles_refunded128": ("(i64) -> ()", "(i32) -> ()"),
-    "msg_deadline": (None, "() -> (i64)"),
-    "msg_method_name_copy": (None, "(i32, i32, i32) -> ()"),
-    "msg_method_name_size": (None, "() -> (i32)"),
-    "msg_reject": ("(i64, i64) -> ()", "(i32, i32) -> ()"),
-    "msg_reject_code": ("() -> (i32)", "() -> (i32)"),
-    "msg_reject_msg_copy": ("(i64, i64, i64) -> ()", "(i32, i32, i32) -> ()"),
-    "msg_reject_msg_size": ("() -> (i64)", "() -> (i32)"),
-    "msg_reply": ("() -> ()", "() -> ()"),
-    "msg_reply_data_append": ("(i64, i64) -> ()", "(i32, i32) -> ()"),
-    "performance_counter": ("(i32) -> (i64)", "(i32) -> (i64)"),
-    "stable64_grow": ("(i64) -> (i64)", "(i64) -> (i64)"),
-    "stable64_read": ("(i64, i64, i64) -> ()", "(i64, i64, i64) -> ()"),
-    "stable64_size": ("() -> (i64)", "() -> (i64)"),
-    "stable64_write": ("(i64, i64, i64) -> ()", "(i64, i64, i64) -> ()"),
-    "time": ("() -> (i64)", "() -> (i64)"),
-    "trap": ("(i64, i64) -> ()", "(i32, i32) -> ()"),
-}  # fmt: skip
+# The union of ic0 imports of Motoko canisters, as measured in the project's notes
+# (moc-canisters.md): name → (wasm64, wasm32) signature; shared with tests/canisters.
+MOC_IMPORTS: dict[str, tuple[str | None, str | None]] = runpy.run_path(
+    str(Path(__file__).resolve().parents[2] / "canisters" / "moc_imports.py")
+)["MOC_IC0_IMPORTS"]
 
 
 def types_of(text: str) -> tuple[str, ...]:
