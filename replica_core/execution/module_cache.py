@@ -45,15 +45,15 @@ CODE_CACHE_TAG = "icbox-sandbox-1"  # bump when instrumentation or engine config
 class Runtime:
     """The engine, the per-thread execution slot and one linker per pointer width."""
 
-    __slots__ = ("engine", "linkers", "slot")
+    __slots__ = ("_callbacks", "engine", "linkers", "slot")
 
     def __init__(self, engine: wasmtime.Engine | None = None) -> None:
         self.engine = engine if engine is not None else make_engine()
         self.slot = ApiSlot()
-        self.linkers = {
-            False: build_linker(self.engine, False, self.slot),
-            True: build_linker(self.engine, True, self.slot),
-        }
+        linker32, callbacks32 = build_linker(self.engine, False, self.slot)
+        linker64, callbacks64 = build_linker(self.engine, True, self.slot)
+        self.linkers = {False: linker32, True: linker64}
+        self._callbacks = callbacks32 + callbacks64  # kept alive with the linkers
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,9 +128,9 @@ def execute(
 
     # 2. The entry point.
     trap = _run(module, api, store, instance, call)
-    left = int(fast.global_get(store, counter, "i64"))
+    left = int(fast.global_get(store, counter, "i64")) - api.pending_charge
     instructions = budget if left < 0 else budget - left
-    if left < 0 and (trap is None or trap.kind is not TrapKind.CONTRACT_VIOLATION):
+    if left < 0:  # over budget, whatever else happened (as the IC classifies it)
         trap = Trap(TrapKind.OUT_OF_INSTRUCTIONS, _OUT_OF_INSTRUCTIONS)
     heap_size = fast.memory_size(store, memory) if memory is not None else 0
     if trap is None and env.wasm_memory_limit and api.context in _MEMORY_LIMIT_CONTEXTS:

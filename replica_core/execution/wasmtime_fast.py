@@ -9,24 +9,33 @@ setting a global fetches its type, calling a function fetches its signature. Per
 that adds up to more than the Wasm execution itself. These helpers call the same C
 functions (`wasmtime_instance_export_get`, `wasmtime_global_get/set`,
 `wasmtime_func_call`) with the values the sandbox already knows, and keep wasmtime's own
-trap and host-exception propagation (`enter_wasm`). They rely on the bindings of the
-pinned `wasmtime` 50 package; `tests/replica_core/execution/test_sandbox.py` checks them
-against the public API.
+trap and host-exception propagation (`enter_wasm`). Host functions (the ic0 imports) are
+defined through the *unchecked* interface, which hands over a raw value array instead of
+building `Val` objects per argument. They rely on the bindings of the pinned `wasmtime`
+50 package (including its module-global `LAST_EXCEPTION`, which carries a host
+exception out of the wasm call, so one thread at a time per process should be inside
+wasm, as with the package's own trampoline); `test_sandbox.py` checks the helpers
+against the public API and every ic0 test exercises `define_func`.
 """
 
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from ctypes import byref
+from typing import Any
 
 import wasmtime
 from wasmtime import _ffi as ffi
+from wasmtime import _func as func_module
 from wasmtime._extern import wrap_extern
 from wasmtime._func import enter_wasm
 
 __all__ = [
+    "HostCallback",
     "call",
     "data_address",
+    "define_func",
     "export",
     "export_func",
     "export_global",
@@ -35,6 +44,24 @@ __all__ = [
     "memory_size",
 ]
 
+HostCallback = ffi.wasmtime_func_unchecked_callback_t
+
+# A private prototype of `wasmtime_memory_data` returning the address as an int (the
+# package's own one returns a ctypes pointer, which costs a cast per call).
+_memory_data = ffi.dll["wasmtime_memory_data"]
+_memory_data.restype = ctypes.c_size_t
+_memory_data.argtypes = None
+# Encoded export names the sandbox looks up on every execution.
+_NAMES = {
+    name: name.encode("utf-8")
+    for name in ("canister counter_instructions", "icbox:memory", "icbox:table")
+}
+_VAL_TYPES = {
+    "i32": wasmtime.ValType.i32,
+    "i64": wasmtime.ValType.i64,
+    "f32": wasmtime.ValType.f32,
+    "f64": wasmtime.ValType.f64,
+}
 _EXTERN_GLOBAL = ffi.WASMTIME_EXTERN_GLOBAL.value
 _EXTERN_FUNC = ffi.WASMTIME_EXTERN_FUNC.value
 _KINDS = {
@@ -48,7 +75,9 @@ _KINDS = {
 def _extern(
     store: wasmtime.Store, instance: wasmtime.Instance, name: str
 ) -> ffi.wasmtime_extern_t | None:
-    raw = name.encode("utf-8")
+    raw = _NAMES.get(name)
+    if raw is None:
+        raw = name.encode("utf-8")
     item = ffi.wasmtime_extern_t()
     found = ffi.wasmtime_instance_export_get(
         store._context(), byref(instance._instance), raw, len(raw), byref(item)
@@ -129,5 +158,60 @@ def call(store: wasmtime.Store, func: wasmtime.Func, args: tuple[int, ...], arg_
 
 def data_address(store: wasmtime.Store | wasmtime.Caller, memory: wasmtime.Memory) -> int:
     """The address of a memory's data (valid until the memory grows)."""
-    pointer = ffi.wasmtime_memory_data(store._context(), byref(memory._memory))
-    return ctypes.cast(pointer, ctypes.c_void_p).value or 0
+    return _memory_data(store._context(), byref(memory._memory)) or 0
+
+
+def define_func(
+    linker: wasmtime.Linker,
+    module: str,
+    name: str,
+    params: tuple[str, ...],
+    results: tuple[str, ...],
+    handler: Callable[..., Any],
+) -> object:
+    """Define a host function through wasmtime's *unchecked* (raw value) interface.
+
+    `handler(caller, *args)` gets the arguments as Python ints/floats read straight
+    from the raw value array and returns the result (at most one). An exception it
+    raises ends the wasm call and is re-raised by `call` (as the package's own
+    trampoline does, through its `LAST_EXCEPTION`). Returns the ctypes callback, which
+    the caller must keep alive as long as the linker is used.
+    """
+    if len(results) > 1:
+        raise ValueError("host functions return at most one value")
+    fields = tuple(_KINDS[p][1] for p in params)
+    result_field = _KINDS[results[0]][1] if results else None
+    func_type = wasmtime.FuncType(
+        [_VAL_TYPES[p]() for p in params], [_VAL_TYPES[r]() for r in results]
+    )
+
+    def trampoline(env: object, caller_ptr: object, values: Any, count: int) -> int:
+        caller = wasmtime.Caller(caller_ptr)  # type: ignore[arg-type]
+        try:
+            result = handler(caller, *[getattr(values[i], f) for i, f in enumerate(fields)])
+            if result_field is not None:
+                setattr(values[0], result_field, result)
+            return 0
+        except BaseException as e:  # re-raised by `enter_wasm` after the wasm call
+            func_module.LAST_EXCEPTION = e
+            trap = wasmtime.Trap("host function raised")._consume()
+            return ctypes.cast(trap, ctypes.c_void_p).value or 0
+        finally:
+            caller._invalidate()
+
+    callback = HostCallback(trampoline)
+    module_raw, name_raw = module.encode("utf-8"), name.encode("utf-8")
+    error = ffi.wasmtime_linker_define_func_unchecked(
+        linker.ptr(),
+        ctypes.create_string_buffer(module_raw),
+        len(module_raw),
+        ctypes.create_string_buffer(name_raw),
+        len(name_raw),
+        func_type.ptr(),
+        callback,
+        None,
+        ctypes.cast(None, ctypes.CFUNCTYPE(None, ctypes.c_void_p)),
+    )
+    if error:
+        raise wasmtime.WasmtimeError._from_ptr(error)
+    return callback

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import wasmtime
 
 __all__ = [
+    "CHARGE_BATCH",
     "MAX_CALL_TIMEOUT",
     "MAX_INTER_CANISTER_PAYLOAD",
     "MAX_LOG_MESSAGE",
@@ -55,7 +56,9 @@ MAX_INTER_CANISTER_PAYLOAD = 2 * 1024 * 1024  # resource-limits.md: 2 MiB call a
 MAX_RESPONSE_SIZE = 2 * 1024 * 1024  # resource-limits.md: 2 MiB replicated response
 MAX_NON_REPLICATED_RESPONSE_SIZE = 3 * 1024 * 1024  # resource-limits.md: 3 MiB for queries
 MAX_CALL_TIMEOUT = 300  # spec: MAX_CALL_TIMEOUT, seconds (call_with_best_effort_response)
+CHARGE_BATCH = 100_000  # (impl) dynamic charges are applied in batches of this size
 MAX_LOG_MESSAGE = 4 * 1024  # (impl, as the IC) a debug_print record is cut to 4 KiB
+_U128_MAX = (1 << 128) - 1
 _NON_REPLICATED = frozenset({"NRQ", "TQ", "CQ", "CRy", "CRt", "CC", "F"})
 
 # How the IC names each context in contract-violation messages (impl: dfinity/ic ApiType).
@@ -138,6 +141,7 @@ class ApiBase:
         "logs",
         "memory",
         "pending",
+        "pending_charge",
         "replied",
         "reply_buffer",
         "response",
@@ -155,6 +159,7 @@ class ApiBase:
         self.caller: wasmtime.Caller | None = None
         self.memory: wasmtime.Memory | None = None
         self.counter: wasmtime.Global | None = None
+        self.pending_charge = 0  # dynamic instruction charges not yet applied
         self.reply_buffer = bytearray()
         self.response: Reply | Reject | None = None
         self.replied = call.responded or self.context not in _RESPONDING
@@ -187,8 +192,10 @@ class ApiBase:
         return self.context not in _NON_REPLICATED
 
     @property
-    def non_replicated_query(self) -> bool:
-        return self.call.context in (Context.NRQ, Context.TQ, Context.CQ)
+    def certificate_context(self) -> bool:
+        """True where a data certificate can be present: a non-replicated query or
+        composite query method (not a transform, not a callback)."""
+        return self.call.context in (Context.NRQ, Context.CQ)
 
     # --- traps ---------------------------------------------------------------------------
 
@@ -207,10 +214,24 @@ class ApiBase:
     # --- instructions --------------------------------------------------------------------
 
     def charge(self, amount: int) -> None:
-        """Charge `amount` instructions (dynamic System API cost, e.g. bytes copied)."""
-        counter, caller = self.counter, self.caller
-        if amount <= 0 or counter is None or caller is None:
+        """Charge `amount` instructions (dynamic System API cost, e.g. bytes copied).
+
+        Charges are collected and applied to the instruction counter once they reach
+        `CHARGE_BATCH` (and when the counter is read or the execution ends), which saves
+        two counter accesses per import call; an execution can thus overshoot its budget
+        by less than one batch before it traps, as metering lets it overshoot by one block.
+        """
+        if amount > 0:
+            self.pending_charge += amount
+            if self.pending_charge >= CHARGE_BATCH:
+                self.flush_charges()
+
+    def flush_charges(self) -> None:
+        """Apply the collected charges; out of instructions if the counter goes negative."""
+        amount, counter, caller = self.pending_charge, self.counter, self.caller
+        if amount == 0 or counter is None or caller is None:
             return
+        self.pending_charge = 0
         left = int(fast.global_get(caller, counter, "i64")) - amount
         fast.global_set(caller, counter, "i64", left)
         if left < 0:
@@ -262,8 +283,9 @@ class ApiBase:
         self.write_heap(what, dst, blob[offset : offset + size])
 
     def write_u128(self, what: str, dst: int, value: int) -> None:
-        """Write a 128-bit amount as 16 little-endian bytes (as the IC does)."""
-        self.write_heap(what, dst, value.to_bytes(16, "little"))
+        """Write a 128-bit amount as 16 little-endian bytes (as the IC does); amounts
+        saturate at 2^128 - 1 (spec: cycle balances saturate on addition)."""
+        self.write_heap(what, dst, min(value, _U128_MAX).to_bytes(16, "little"))
 
     def log(self, content: bytes) -> None:
         """Append a canister log record, cut to `MAX_LOG_MESSAGE` bytes."""

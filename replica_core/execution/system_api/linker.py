@@ -18,17 +18,12 @@ from typing import Any
 
 import wasmtime
 
+from replica_core.execution import wasmtime_fast as fast
 from replica_core.execution.ic0 import IC0_MODULE, imports_for, signature
 from replica_core.execution.system_api.api import SystemApi
 
 __all__ = ["ApiSlot", "build_linker"]
 
-_VAL_TYPES = {
-    "i32": wasmtime.ValType.i32,
-    "i64": wasmtime.ValType.i64,
-    "f32": wasmtime.ValType.f32,
-    "f64": wasmtime.ValType.f64,
-}
 _MASKS = {"i32": (1 << 32) - 1, "i64": (1 << 64) - 1}
 
 
@@ -38,17 +33,21 @@ class ApiSlot(threading.local):
     api: SystemApi | None = None
 
 
-def build_linker(engine: wasmtime.Engine, is_64: bool, slot: ApiSlot) -> wasmtime.Linker:
-    """A linker defining every ic0 import available to modules of this pointer width."""
+def build_linker(
+    engine: wasmtime.Engine, is_64: bool, slot: ApiSlot
+) -> tuple[wasmtime.Linker, tuple[object, ...]]:
+    """A linker defining every ic0 import available to modules of this pointer width.
+
+    Also returns the host functions' ctypes callbacks, which the caller must keep alive
+    for as long as it uses the linker (and instances made from it).
+    """
     linker = wasmtime.Linker(engine)
+    callbacks = []
     for name, row in imports_for(is_64).items():
         params, results = signature(name, is_64)
-        func_type = wasmtime.FuncType(
-            [_VAL_TYPES[p]() for p in params], [_VAL_TYPES[r]() for r in results]
-        )
         host = _host_function(name, row.contexts, params, slot)
-        linker.define_func(IC0_MODULE, name, func_type, host, access_caller=True)
-    return linker
+        callbacks.append(fast.define_func(linker, IC0_MODULE, name, params, results, host))
+    return linker, tuple(callbacks)
 
 
 def _host_function(

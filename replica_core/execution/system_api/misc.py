@@ -71,6 +71,7 @@ class MiscApi(ApiBase):
 
     def instructions_used(self) -> int:
         """Instructions this execution used so far (budget minus the counter)."""
+        self.flush_charges()
         counter, caller = self.counter, self.caller
         if counter is None or caller is None:
             return 0
@@ -112,13 +113,13 @@ class MiscApi(ApiBase):
 
     def _certificate(self, name: str) -> bytes:
         certificate = self.env.data_certificate
-        if certificate is None or not self.non_replicated_query:
+        if certificate is None or not self.certificate_context:
             raise self.violation(f"ic0.{name}: no data certificate is available")
         return certificate
 
     def data_certificate_present(self) -> int:
         """1 when a data certificate is available (non-replicated query on the target)."""
-        return 1 if self.env.data_certificate is not None and self.non_replicated_query else 0
+        return 1 if self.env.data_certificate is not None and self.certificate_context else 0
 
     def data_certificate_size(self) -> int:
         """Size of the data certificate; traps without one."""
