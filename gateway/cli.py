@@ -2,28 +2,46 @@
 
 Spec: none (impl). The defaults follow the local replicas developers know (dfx, PocketIC):
 `127.0.0.1:4943`.
+
+`start` builds one `Subnet` whose keys derive from a seed kept in `--data-dir` (created on
+first start), so the root key — which agents fetch from `/api/v2/status` and pin — is the
+same after a restart. The replicated state is held in memory (the in-memory store) until the
+durable store lands. uvicorn serves `gateway.app.create_app(subnet)`, whose lifespan runs
+the round loop.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import random
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "build_parser", "main"]
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "KEY_SEED_FILE",
+    "build_parser",
+    "build_subnet",
+    "load_key_seed",
+    "main",
+]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4943
+KEY_SEED_FILE = "subnet_key_seed"
 
 ENDPOINTS = (
     "GET  /api/v2/status",
     "POST /api/v2/canister/<ecid>/call      (async)",
     "POST /api/v3|v4/canister/<ecid>/call   (sync)",
+    "POST /api/v4/subnet/<esid>/call        (sync, canister creation)",
     "POST /api/v2|v3/canister/<ecid>/query",
+    "POST /api/v3/subnet/<esid>/query",
     "POST /api/v2|v3/canister/<ecid>/read_state",
     "POST /api/v2|v3/subnet/<esid>/read_state",
-    "GET  http://<canister-id>.localhost:<port>/   (HTTP gateway)",
 )
 
 
@@ -46,29 +64,69 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path(".icbox"),
         help="directory for the embedded database and keys (default ./.icbox)",
     )
+    start.add_argument(
+        "--log-level",
+        default="warning",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="uvicorn log level (default warning)",
+    )
     return parser
 
 
-def start(host: str, port: int, data_dir: Path) -> int:
-    """Print what the service serves.
+def load_key_seed(data_dir: Path) -> bytes:
+    """The subnet key seed in `data_dir`, created (32 random bytes) if absent."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / KEY_SEED_FILE
+    if path.exists():
+        seed = bytes.fromhex(path.read_text().strip())
+        if len(seed) < 16:
+            raise ValueError(f"{path} holds a seed of {len(seed)} bytes; expected at least 16")
+        return seed
+    seed = os.urandom(32)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(seed.hex() + "\n")
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return seed
 
-    (impl) The HTTP interface and the replica core are filled in by later work; until then
-    `start` states the address and endpoints it will serve and exits successfully.
-    """
+
+def build_subnet(data_dir: Path):  # noqa: ANN201 - returns replica_core.subnet.Subnet
+    """The subnet served by `icbox start` (keys from `data_dir`, wall clock, fresh rng)."""
+    from replica_core.store.memory import MemoryStore
+    from replica_core.subnet import Subnet, SubnetConfig, SystemClock
+
+    config = SubnetConfig(key_seed=load_key_seed(data_dir))
+    return Subnet(MemoryStore(), SystemClock(), random.Random(os.urandom(32)), config)
+
+
+def start(host: str, port: int, data_dir: Path, log_level: str = "warning") -> int:
+    """Serve the IC HTTP interface until interrupted."""
+    import uvicorn
+
+    from gateway.app import create_app
+
+    subnet = build_subnet(data_dir)
     url = f"http://{host}:{port}"
-    print(f"icbox will serve the IC HTTP interface at {url}")
+    print(f"icbox is serving the IC HTTP interface at {url}")
+    print(f"root key: {subnet.root_key.hex()}")
+    print(f"subnet id: {subnet.subnet_id.to_text()}")
     print(f"data directory: {data_dir.resolve()}")
     for endpoint in ENDPOINTS:
         print(f"  {endpoint}")
-    print("the replica core and HTTP endpoints are not implemented yet; nothing is listening")
-    return 0
+    sys.stdout.flush()
+    config = uvicorn.Config(
+        create_app(subnet), host=host, port=port, log_level=log_level, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `icbox` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "start":
-        return start(args.host, args.port, args.data_dir)
+        return start(args.host, args.port, args.data_dir, args.log_level)
     return 2  # pragma: no cover - argparse rejects unknown commands first
 
 

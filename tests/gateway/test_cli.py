@@ -1,9 +1,19 @@
-"""The `icbox` console script."""
+"""The `icbox` console script: `icbox start` serves the IC HTTP interface."""
 
+from __future__ import annotations
+
+import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
-from gateway.cli import DEFAULT_PORT, build_parser, main
+import httpx
+
+from gateway.cli import DEFAULT_PORT, KEY_SEED_FILE, build_parser, load_key_seed
+from replica_core import cbor
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_start_defaults_to_the_local_replica_address():
@@ -11,18 +21,64 @@ def test_start_defaults_to_the_local_replica_address():
     assert (args.host, args.port) == ("127.0.0.1", DEFAULT_PORT)
 
 
-def test_start_prints_the_url_it_serves(capsys, tmp_path):
-    assert main(["start", "--port", "5000", "--data-dir", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "http://127.0.0.1:5000" in out
-    assert "/api/v2/status" in out
-
-
-def test_console_script_module_runs():
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "start", "--port", "4944"],
-        capture_output=True,
-        text=True,
-        check=True,
+def test_start_accepts_host_port_and_data_dir(tmp_path):
+    args = build_parser().parse_args(
+        ["start", "--host", "0.0.0.0", "--port", "5000", "--data-dir", str(tmp_path)]
     )
-    assert "http://127.0.0.1:4944" in result.stdout
+    assert (args.host, args.port, args.data_dir) == ("0.0.0.0", 5000, tmp_path)
+
+
+def test_key_seed_is_created_once_and_kept(tmp_path):
+    seed = load_key_seed(tmp_path / "data")
+    assert len(seed) == 32 and (tmp_path / "data" / KEY_SEED_FILE).exists()
+    assert load_key_seed(tmp_path / "data") == seed
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_and_fetch_status(data_dir: Path) -> tuple[dict, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "start",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/v2/status", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "icbox did not start within 30 s"
+                time.sleep(0.1)
+        assert response.status_code == 200
+        return cbor.decode(response.content), f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
+        assert f"http://127.0.0.1:{port}" in out
+
+
+def test_icbox_start_serves_status_with_the_der_root_key(tmp_path):
+    status, _ = serve_and_fetch_status(tmp_path)
+    assert len(status["root_key"]) == 133
+    assert status["root_key"].startswith(bytes.fromhex("308182301d060d2b0601040182dc7c0503010201"))
+    again, _ = serve_and_fetch_status(tmp_path)
+    assert again["root_key"] == status["root_key"]  # same data dir, same root key

@@ -1,0 +1,202 @@
+"""Update calls: `/api/v2/canister/<ecid>/call` (asynchronous) and the synchronous
+`/api/v3/canister/<ecid>/call`, `/api/v4/canister/<ecid>/call`, `/api/v4/subnet/<esid>/call`.
+
+Spec: IC interface spec 0.66.0, HTTPS interface › Request: Call (acceptance checks,
+synchronous and asynchronous responses), › Effective canister id, › Effective subnet id;
+Abstract behavior › Request submission.
+
+Acceptance, in the IC replica's order: the body decodes as a call envelope; the effective
+id matches; the body is at most 2 MiB (413 otherwise, naming the request id); the envelope
+authenticates; then the pre-consensus check — management admission (`ingress_allowed`) for
+`aaaaa-aa`, otherwise the subnet's `inspect` (canister exists, has a module, is running, can
+pay, `canister_inspect_message` accepts). A rejection there is an HTTP 200 with a CBOR
+reject body, never a 4xx. Accepted calls go to `Subnet.submit`; the round loop (started by
+the app) executes them, and the synchronous endpoints wait for the certified outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from gateway.api.common import authenticate_envelope, read_envelope, subnet_of
+from gateway.cbor_response import CborResponse
+from gateway.certificates import RangesScope, ScopedDelegations
+from gateway.effective_id import (
+    ANY_ID_CALL_METHODS,
+    check_effective_canister_id,
+    parse_principal_in_url,
+)
+from gateway.errors import HttpError, plain_text, reject_body
+from gateway.seam import SubnetSeam
+from replica_core.certification.certificate import Certificate, lookup
+from replica_core.certification.hash_tree import Found
+from replica_core.envelope import MAX_INGRESS_PAYLOAD, CallContent
+from replica_core.errors import Reject
+from replica_core.ingress_history import IngressState
+from replica_core.management import ingress_allowed
+from replica_core.messages import Ingress
+from replica_core.principal import Principal
+from replica_core.types import RequestId
+
+__all__ = ["accept_call", "router"]
+
+router = APIRouter()
+
+_CERTIFICATION_GRACE_S = 1.0
+"""(impl) How long to wait for a terminal status to appear in the certified tree."""
+
+
+async def accept_call(
+    request: Request,
+    subnet: SubnetSeam,
+    *,
+    ecid: Principal | None = None,
+    esid: Principal | None = None,
+) -> Ingress | Reject:
+    """Decode, route, size-check and authenticate a call; then the pre-consensus check.
+
+    Returns the `Ingress` to submit, or the `Reject` to answer with; raises `HttpError` for
+    everything that is a client error at the HTTP level.
+    """
+    envelope, content, size = await read_envelope(request, CallContent)
+    if esid is not None:
+        effective = _check_subnet_call(subnet, content, esid)
+    else:
+        assert ecid is not None
+        effective = check_effective_canister_id(content, ecid)
+    if size > MAX_INGRESS_PAYLOAD:
+        raise HttpError(
+            413,
+            f"Request {bytes(content.request_id).hex()} is too large. Message byte size "
+            f"{size} is larger than the max allowed {MAX_INGRESS_PAYLOAD}.",
+        )
+    auth = authenticate_envelope(subnet, envelope)
+    ingress = Ingress(
+        request_id=content.request_id,
+        sender=auth.sender,
+        receiver=content.canister_id,
+        method_name=content.method_name,
+        arg=content.arg,
+        ingress_expiry=content.ingress_expiry,
+        effective_canister_id=effective,
+    )
+    if content.canister_id.is_management_canister:
+        reject = ingress_allowed(
+            content.method_name,
+            content.arg,
+            auth.sender,
+            subnet.canister,
+            subnet_admins=tuple(subnet.config.subnet_admins),
+        )
+    else:
+        reject = await asyncio.to_thread(subnet.inspect, ingress)
+    return reject if reject is not None else ingress
+
+
+def _check_subnet_call(subnet: SubnetSeam, content: CallContent, esid: Principal) -> Principal:
+    if esid != subnet.subnet_id:
+        raise HttpError(
+            400,
+            f"Effective subnet id in URL {esid} is not the id of this subnet {subnet.subnet_id}",
+        )
+    if not content.canister_id.is_management_canister or (
+        content.method_name not in ANY_ID_CALL_METHODS
+    ):
+        raise HttpError(
+            400,
+            "A subnet call must be create_canister or provisional_create_canister_with_cycles "
+            f"to aaaaa-aa, not {content.method_name} to {content.canister_id}",
+        )
+    return esid
+
+
+@router.post("/api/v2/canister/{effective_canister_id}/call")
+async def call_async(
+    effective_canister_id: str, request: Request, subnet: SubnetSeam = Depends(subnet_of)
+) -> Response:
+    """Accept a call for execution: 202 with no body, or 200 with the reject."""
+    ecid = parse_principal_in_url(effective_canister_id)
+    outcome = await accept_call(request, subnet, ecid=ecid)
+    if isinstance(outcome, Reject):
+        return CborResponse(reject_body(outcome, synchronous=False))
+    subnet.submit(outcome)
+    return Response(status_code=202)
+
+
+@router.post("/api/v3/canister/{effective_canister_id}/call")
+async def call_sync_v3(
+    effective_canister_id: str, request: Request, subnet: SubnetSeam = Depends(subnet_of)
+) -> Response:
+    """Synchronous call; the certificate's delegation uses the flat canister ranges."""
+    ecid = parse_principal_in_url(effective_canister_id)
+    return await _call_sync(request, subnet, RangesScope.FLAT, ecid=ecid)
+
+
+@router.post("/api/v4/canister/{effective_canister_id}/call")
+async def call_sync_v4(
+    effective_canister_id: str, request: Request, subnet: SubnetSeam = Depends(subnet_of)
+) -> Response:
+    """Synchronous call; the certificate's delegation uses the sharded canister ranges."""
+    ecid = parse_principal_in_url(effective_canister_id)
+    return await _call_sync(request, subnet, RangesScope.TREE, ecid=ecid)
+
+
+@router.post("/api/v4/subnet/{effective_subnet_id}/call")
+async def call_sync_subnet(
+    effective_subnet_id: str, request: Request, subnet: SubnetSeam = Depends(subnet_of)
+) -> Response:
+    """Synchronous canister creation on the subnet named in the URL."""
+    esid = parse_principal_in_url(effective_subnet_id, "subnet")
+    return await _call_sync(request, subnet, RangesScope.NONE, esid=esid)
+
+
+async def _call_sync(
+    request: Request,
+    subnet: SubnetSeam,
+    scope: RangesScope,
+    *,
+    ecid: Principal | None = None,
+    esid: Principal | None = None,
+) -> Response:
+    outcome = await accept_call(request, subnet, ecid=ecid, esid=esid)
+    if isinstance(outcome, Reject):
+        return CborResponse(reject_body(outcome, synchronous=True))
+    rid = outcome.request_id
+    known = subnet.request_status(rid)
+    if known is None or not known.state.is_terminal:
+        if known is None:
+            subnet.submit(outcome)
+        timeout: float = request.app.state.sync_call_timeout
+        status = await subnet.wait(rid, timeout)
+        if status is None or not status.state.is_terminal:
+            return plain_text(
+                202,
+                "Message did not complete execution and certification within the replica "
+                "defined timeout.",
+            )
+    delegations: ScopedDelegations = request.app.state.delegations
+    cert = await _certified_status(subnet, rid, outcome.sender)
+    if cert is None:
+        return plain_text(202, "Certified state is not available. Please try /read_state.")
+    scoped = delegations.apply(cert, scope, legacy_ranges=True)
+    return CborResponse({"status": "replied", "certificate": scoped.encode()})
+
+
+async def _certified_status(
+    subnet: SubnetSeam, rid: RequestId, sender: Principal
+) -> Certificate | None:
+    """The certificate of `/request_status/<rid>` once it shows a terminal status."""
+    deadline = time.monotonic() + _CERTIFICATION_GRACE_S
+    terminal = {s.value.encode() for s in IngressState if s.is_terminal}
+    while True:
+        cert = subnet.read_state([[b"request_status", bytes(rid)]], sender)
+        found = lookup(cert, [b"request_status", bytes(rid), b"status"])
+        if isinstance(found, Found) and found.value in terminal:
+            return cert
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(0.005)
