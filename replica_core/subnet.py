@@ -220,7 +220,9 @@ class Subnet:
             subnet_type=self.config.subnet_type,
         )
         self._pending: list[Ingress] = []
-        self._lock = threading.Lock()  # guards _pending; rounds run one at a time
+        # guards _pending, and makes a committed round and its certified state visible
+        # together (a reply is seen only once its round is certified and committed)
+        self._lock = threading.Lock()
         self._round_lock = threading.Lock()
         for cid, canister in self.state.canisters.items():
             self.tree.update_canister(cid, canister)
@@ -322,8 +324,9 @@ class Subnet:
             delta.certified = CertifiedState(
                 certified.height, certified.time, certified.tree.root_hash, certified.signature
             )
-            self.store.commit(delta)
-            self._certified = certified
+            with self._lock:
+                self.store.commit(delta)
+                self._certified = certified
 
     def tick(self, rounds: int = 1) -> None:
         """Run `rounds` rounds (tests)."""
@@ -343,7 +346,8 @@ class Subnet:
 
     def request_status(self, rid: RequestId) -> IngressStatus | None:
         """The certified status of a request (None if unknown)."""
-        return self.store.get_ingress(rid)
+        with self._lock:
+            return self.store.get_ingress(rid)
 
     async def wait(self, rid: RequestId, timeout: float) -> IngressStatus | None:
         """Wait until the request reaches a terminal certified status, or time out."""
