@@ -89,6 +89,7 @@ class CallbackRecord:
     deadline: int = 0  # best-effort calls; 0 for guaranteed-response calls
     prepaid_execution: int = 0  # response-execution prepayment, refunded per use
     wasm64: bool = False
+    expired: bool = False  # the deadline passed: only the SYS_UNKNOWN reject is executed
 
 
 @dataclass(slots=True)
@@ -153,8 +154,12 @@ class CallContextManager:
         return len(self.contexts)
 
     def expired_callbacks(self, now: int) -> list[CallbackRecord]:
-        """Best-effort callbacks whose deadline has passed, in id order."""
-        return [cb for cb in self.callbacks.values() if cb.deadline and cb.deadline <= now]
+        """Best-effort callbacks whose deadline has passed (not yet expired), in id order."""
+        return [
+            cb
+            for cb in sorted(self.callbacks.values(), key=lambda c: c.id)
+            if cb.deadline and cb.deadline <= now and not cb.expired
+        ]
 
     def copy(self) -> CallContextManager:
         return copy.deepcopy(self)

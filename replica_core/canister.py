@@ -130,6 +130,9 @@ class CanisterState:
     chunk_store: dict[bytes, bytes] = field(default_factory=dict)
     snapshots: dict[bytes, object] = field(default_factory=dict)
     next_snapshot_id: int = 0  # local part of the next snapshot id (management/snapshots.py)
+    # `canister_on_low_wasm_memory` hook: "condition_not_satisfied", "ready" or "executed"
+    # (the IC's `OnLowWasmMemoryHookStatus`; it fires once per crossing of the threshold)
+    low_wasm_memory_hook: str = "condition_not_satisfied"
 
     @property
     def controllers(self) -> tuple[Principal, ...]:

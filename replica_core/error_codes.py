@@ -13,6 +13,7 @@ from __future__ import annotations
 from enum import IntEnum
 
 from replica_core.errors import Reject, RejectCode
+from replica_core.execution.interface import Trap, TrapKind
 from replica_core.principal import Principal
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "no_wasm_module",
     "out_of_cycles",
     "reject",
+    "trap_reject",
 ]
 
 
@@ -48,6 +50,7 @@ class ErrorCode(IntEnum):
     CANISTER_REJECTED_MESSAGE = 406
     UNKNOWN_MANAGEMENT_MESSAGE = 407
     INVALID_MANAGEMENT_PAYLOAD = 408
+    CANISTER_SNAPSHOT_IMMUTABLE = 409
     CANISTER_TRAPPED = 502
     CANISTER_CALLED_TRAP = 503
     CANISTER_CONTRACT_VIOLATION = 504
@@ -61,12 +64,21 @@ class ErrorCode(IntEnum):
     CANISTER_INVALID_CONTROLLER = 512
     CANISTER_FUNCTION_NOT_FOUND = 513
     CANISTER_NON_EMPTY = 514
+    QUERY_CALL_GRAPH_LOOP_DETECTED = 517
     INSUFFICIENT_CYCLES_IN_CALL = 520
     CANISTER_WASM_ENGINE_ERROR = 521
     CANISTER_INSTRUCTION_LIMIT_EXCEEDED = 522
     CANISTER_MEMORY_ACCESS_LIMIT_EXCEEDED = 524
+    QUERY_CALL_GRAPH_TOO_DEEP = 525
+    QUERY_CALL_GRAPH_TOTAL_INSTRUCTION_LIMIT_EXCEEDED = 526
+    COMPOSITE_QUERY_CALLED_IN_REPLICATED_MODE = 527
+    QUERY_TIME_LIMIT_EXCEEDED = 528
+    QUERY_CALL_GRAPH_INTERNAL = 529
     CANISTER_METHOD_NOT_FOUND = 536
     CANISTER_WASM_MODULE_NOT_FOUND = 537
+    CANISTER_ALREADY_INSTALLED = 538
+    CANISTER_WASM_MEMORY_LIMIT_EXCEEDED = 539
+    RESERVED_CYCLES_LIMIT_IS_TOO_LOW = 540
     DEADLINE_EXPIRED = 601
     RESPONSE_DROPPED = 602
 
@@ -119,3 +131,30 @@ def out_of_cycles(canister_id: Principal, available: int, requested: int, thresh
         f"Canister {canister_id} is out of cycles: please top up the canister with at "
         f"least {missing} additional cycles",
     )
+
+
+def trap_reject(canister_id: Principal, trap: Trap) -> Reject:
+    """The reject a caller sees when the execution handling its call trapped.
+
+    The one mapping from `TrapKind` to the IC's `HypervisorError` codes: out of
+    instructions IC0522, contract violation IC0504, the canister's `wasm_memory_limit`
+    IC0539 (other out-of-memory IC0507), a missing export IC0536, `ic0.trap` IC0503, any
+    other Wasm trap IC0502.
+    """
+    if trap.kind is TrapKind.OUT_OF_INSTRUCTIONS:
+        code = ErrorCode.CANISTER_INSTRUCTION_LIMIT_EXCEEDED
+    elif trap.kind is TrapKind.CONTRACT_VIOLATION:
+        code = ErrorCode.CANISTER_CONTRACT_VIOLATION
+    elif trap.kind is TrapKind.OUT_OF_MEMORY:
+        code = (
+            ErrorCode.CANISTER_WASM_MEMORY_LIMIT_EXCEEDED
+            if "wasm memory limit" in trap.message.lower()
+            else ErrorCode.CANISTER_OUT_OF_MEMORY
+        )
+    elif trap.kind is TrapKind.NO_EXPORT:
+        code = ErrorCode.CANISTER_METHOD_NOT_FOUND
+    elif trap.message.startswith("Canister called `ic0.trap`"):
+        code = ErrorCode.CANISTER_CALLED_TRAP
+    else:
+        code = ErrorCode.CANISTER_TRAPPED
+    return reject(code, f"Error from Canister {canister_id}: {trap.message}")

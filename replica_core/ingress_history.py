@@ -14,6 +14,7 @@ submitted (expiry + 5 minutes > any accepted `ingress_expiry`).
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
@@ -66,6 +67,21 @@ class IngressHistory:
 
     entries: dict[RequestId, IngressStatus] = field(default_factory=dict)
     dirty: set[RequestId] = field(default_factory=set)  # changed since the last certification
+    # (impl) when each entry next needs `prune`'s attention — (time, rid), stale ones
+    # skipped — so a round's pruning costs O(expired log n), not a scan of the history
+    _deadlines: list[tuple[int, RequestId]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        for rid, status in self.entries.items():
+            self._schedule(rid, status)
+
+    def _schedule(self, rid: RequestId, status: IngressStatus) -> None:
+        if status.state is IngressState.DONE:
+            heapq.heappush(self._deadlines, (status.ingress_expiry + PURGE_DELAY_NS, rid))
+        elif status.state.is_terminal:
+            heapq.heappush(self._deadlines, (status.ingress_expiry, rid))
 
     def get(self, rid: RequestId) -> IngressStatus | None:
         return self.entries.get(rid)
@@ -79,6 +95,7 @@ class IngressHistory:
     def set(self, rid: RequestId, status: IngressStatus) -> None:
         self.entries[rid] = status
         self.dirty.add(rid)
+        self._schedule(rid, status)
 
     def received(
         self, rid: RequestId, sender: Principal, receiver: Principal, expiry: int, time: int
@@ -105,7 +122,13 @@ class IngressHistory:
         being executed and will reach a terminal state (impl).
         """
         dropped: list[RequestId] = []
-        for rid, entry in list(self.entries.items()):
+        deadlines, due = self._deadlines, []
+        while deadlines and deadlines[0][0] < now:
+            due.append(heapq.heappop(deadlines)[1])
+        for rid in due:
+            entry = self.entries.get(rid)
+            if entry is None:
+                continue
             if entry.state is IngressState.DONE:
                 if now > entry.ingress_expiry + PURGE_DELAY_NS:
                     del self.entries[rid]

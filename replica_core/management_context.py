@@ -165,8 +165,13 @@ class ManagementContext(Protocol):
         """The `Environment` an execution on `canister` observes at this round's time."""
         ...
 
-    def charge_instructions(self, canister: CanisterState, instructions: int) -> None:
-        """Burn the execution fee for `instructions` (install/upgrade steps), never below 0."""
+    def charge_instructions(
+        self, canister: CanisterState, instructions: int, *, wasm64: bool = False
+    ) -> None:
+        """Burn the execution fee for `instructions` (install/upgrade steps), never below 0.
+
+        `wasm64`: the module runs in Wasm64 mode, whose instructions cost more (IC).
+        """
         ...
 
     # --- S.call_contexts ----------------------------------------------------------------
@@ -326,8 +331,10 @@ class RoundManagementContext:
         env = self._scheduler.environment(canister, replicated=self.replicated)
         return replace(env, time=self.time)
 
-    def charge_instructions(self, canister: CanisterState, instructions: int) -> None:
-        cost = self.fees.execution_cost(instructions)
+    def charge_instructions(
+        self, canister: CanisterState, instructions: int, *, wasm64: bool = False
+    ) -> None:
+        cost = self.fees.execution_cost(instructions, wasm64=wasm64)
         charged = min(cost, canister.balance)
         canister.balance -= charged
         self._scheduler._consumed(self._state, charged)

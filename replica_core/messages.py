@@ -68,6 +68,7 @@ class Response:
     response: Reply | Reject
     refund: int  # cycles returned to the caller
     deadline: int = 0
+    deadline_expired: bool = False  # the subnet's SYS_UNKNOWN reject for an expired callback
 
     @property
     def size(self) -> int:

@@ -30,6 +30,7 @@ class StopWaiter:
 
     origin: CallOrigin
     refund: int = 0
+    time: int = 0  # when the stop call was executed (it times out after 5 minutes)
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ Best-effort calls (deadline expiry → `SYS_UNKNOWN`).
 One `execute_round(state, batch)` is the step function: given the same state and batch it
 produces the same state (time and randomness come only from the batch). Order within a
 round (impl, as the IC): expire best-effort deadlines, induct the batch's ingress, run
-global timers and heartbeats (canisters in id order), then execute the message queue in
+low-wasm-memory hooks, global timers and heartbeats (canisters in id order), then execute the message queue in
 FIFO order — messages produced in the round are executed in the same round, up to
 `max_messages_per_round` — then stop canisters that have no open call contexts, charge
 storage, and prune the ingress history.
@@ -33,8 +33,9 @@ from replica_core.call_context import (
     FromUser,
 )
 from replica_core.canister import CanisterState, CanisterStatus
+from replica_core.composite_query import composite_query_in_replicated_mode
 from replica_core.cycles import FeeTable, freezing_limit, liquid_balance, memory_usage
-from replica_core.error_codes import ErrorCode
+from replica_core.error_codes import ErrorCode, trap_reject
 from replica_core.errors import Reject, RejectCode
 from replica_core.execution.interface import (
     Callback,
@@ -45,8 +46,8 @@ from replica_core.execution.interface import (
     ExecutionOutcome,
     Reply,
     Trap,
-    TrapKind,
 )
+from replica_core.management.logs import MAX_LOG_BYTES, append_logs
 from replica_core.management_context import Deferred, Executor
 from replica_core.messages import Ingress, Request, Response
 from replica_core.principal import CanisterRange, Principal
@@ -55,7 +56,9 @@ from replica_core.replicated_state import ReplicatedState, StopWaiter
 __all__ = [
     "EMPTY_CANDID_REPLY",
     "MAX_LOG_BYTES",
+    "STOP_CANISTER_TIMEOUT_NS",
     "Batch",
+    "IngressFilter",
     "ManagementDispatch",
     "Scheduler",
     "SchedulerConfig",
@@ -65,11 +68,22 @@ __all__ = [
 EMPTY_CANDID_REPLY = b"DIDL\x00\x00"
 """Candid `()`: the reply of `stop_canister` when the canister has stopped."""
 
-MAX_LOG_BYTES = 4096
-"""Canister logs keep the newest records up to 4 KiB of content (spec: fetch_canister_logs)."""
+STOP_CANISTER_TIMEOUT_NS = 5 * 60 * 1_000_000_000
+"""A pending `stop_canister` call is rejected after 5 minutes (dfinity/ic
+`STOP_CANISTER_TIMEOUT_DURATION`)."""
 
 ManagementDispatch = Callable[..., Reply | Reject | Deferred]
 """`dispatch(ctx, method, arg, caller, cycles)` of `replica_core.management`."""
+
+
+IngressFilter = Callable[..., Reject | None]
+"""`ingress_allowed(method, arg, sender, canisters, subnet_admins=...)` of
+`replica_core.management`: the IC's ingress filter for messages to `aaaaa-aa`."""
+
+_FREE_MANAGEMENT_INGRESS = frozenset(
+    {"provisional_create_canister_with_cycles", "provisional_top_up_canister"}
+)
+"""Management methods whose ingress induction nobody pays for (the IC's `IngressInductionCost`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,33 +109,6 @@ class SchedulerConfig:
     instruction_limit: int = 40_000_000_000
 
 
-def trap_reject(canister_id: Principal, trap: Trap) -> Reject:
-    """The reject a caller sees when the execution handling its call trapped."""
-    if trap.kind is TrapKind.OUT_OF_INSTRUCTIONS:
-        code = ErrorCode.CANISTER_INSTRUCTION_LIMIT_EXCEEDED
-    elif trap.kind is TrapKind.CONTRACT_VIOLATION:
-        code = ErrorCode.CANISTER_CONTRACT_VIOLATION
-    elif trap.kind is TrapKind.OUT_OF_MEMORY:
-        code = ErrorCode.CANISTER_OUT_OF_MEMORY
-    elif trap.kind is TrapKind.NO_EXPORT:
-        code = ErrorCode.CANISTER_METHOD_NOT_FOUND
-    elif trap.message.startswith("Canister called `ic0.trap`"):
-        code = ErrorCode.CANISTER_CALLED_TRAP
-    else:
-        code = ErrorCode.CANISTER_TRAPPED
-    return error_codes.reject(code, f"Error from Canister {canister_id}: {trap.message}")
-
-
-def _append_logs(canister: CanisterState, outcome: ExecutionOutcome) -> None:
-    if not outcome.logs:
-        return
-    canister.logs.extend(outcome.logs)
-    canister.next_log_idx += len(outcome.logs)
-    total = sum(len(r.content) for r in canister.logs)
-    while canister.logs and total > MAX_LOG_BYTES:
-        total -= len(canister.logs.pop(0).content)
-
-
 class Scheduler:
     """Executes rounds on a `ReplicatedState` with an `Executor` and the management canister."""
 
@@ -131,11 +118,13 @@ class Scheduler:
         executor: Executor,
         management: ManagementDispatch | None = None,
         module_info: Callable[[CanisterState], object] | None = None,
+        ingress_filter: IngressFilter | None = None,
     ) -> None:
         self.config = config
         self.fees = config.fees
         self.executor = executor
         self.management = management
+        self.ingress_filter = ingress_filter
         self._module_info = module_info
         self._randomness = b""
         self._random_counter = 0
@@ -171,9 +160,40 @@ class Scheduler:
 
     # --- ingress ------------------------------------------------------------------------
 
+    def ingress_payer(self, state: ReplicatedState, ingress: Ingress) -> CanisterState | None:
+        """The canister charged for inducting the message (spec: ingress calls to
+        `aaaaa-aa` are charged to the managed canister; provisional methods are free)."""
+        if not ingress.receiver.is_management_canister:
+            return state.canisters.get(ingress.receiver)
+        if ingress.method_name in _FREE_MANAGEMENT_INGRESS or ingress.effective_canister_id is None:
+            return None
+        return state.canisters.get(ingress.effective_canister_id)
+
     def ingress_check(self, state: ReplicatedState, ingress: Ingress) -> Reject | None:
-        """Why an ingress message cannot be inducted, if it cannot (no state change)."""
+        """Why an ingress message cannot be inducted, if it cannot (no state change).
+
+        Messages to `aaaaa-aa` go through the management canister's ingress filter
+        (controllers only, no canister-only methods), then the managed canister must be
+        able to pay the induction fee.
+        """
         if ingress.receiver.is_management_canister:
+            if self.ingress_filter is not None:
+                refused = self.ingress_filter(
+                    ingress.method_name,
+                    ingress.arg,
+                    ingress.sender,
+                    state.canisters,
+                    subnet_admins=self.config.subnet_admins,
+                )
+                if refused is not None:
+                    return refused
+            payer = self.ingress_payer(state, ingress)
+            if payer is None:
+                return None
+            cost = self.fees.ingress_induction_cost(ingress.size)
+            threshold = freezing_limit(payer, self.fees)
+            if payer.balance < cost + threshold:
+                return error_codes.out_of_cycles(payer.canister_id, payer.balance, cost, threshold)
             return None
         canister = state.canisters.get(ingress.receiver)
         if canister is None:
@@ -209,7 +229,7 @@ class Scheduler:
         if reject is not None:
             state.ingress.rejected(ingress.request_id, reject, state.time)
             return
-        canister = state.canisters.get(ingress.receiver)
+        canister = self.ingress_payer(state, ingress)
         if canister is not None:
             canister.balance -= self.fees.ingress_induction_cost(ingress.size)
             self._consumed(state, self.fees.ingress_induction_cost(ingress.size))
@@ -353,7 +373,7 @@ class Scheduler:
         ctx: CallContext,
         outcome: ExecutionOutcome,
     ) -> None:
-        _append_logs(canister, outcome)
+        append_logs(canister, outcome.logs)
         state.touch(canister.canister_id)
         if outcome.trap is not None:
             self._close_if_done(state, canister.canister_id, ctx, outcome.trap)
@@ -420,6 +440,9 @@ class Scheduler:
         return FromCanister(message.sender, message.callback_id, message.deadline)
 
     def _execute_call(self, state: ReplicatedState, message: Ingress | Request) -> None:
+        if isinstance(message, Request) and message.deadline and message.deadline <= state.time:
+            self._drop_expired_request(state, message)
+            return
         origin = self._origin(message)
         cycles = message.cycles if isinstance(message, Request) else 0
         if isinstance(message, Ingress):
@@ -482,6 +505,9 @@ class Scheduler:
             return error_codes.no_wasm_module(cid)
         updates = self._exports(canister, "update_methods")
         queries = self._exports(canister, "query_methods")
+        composite = self._exports(canister, "composite_query_methods") or frozenset()
+        if message.method_name in composite:
+            return composite_query_in_replicated_mode()
         if updates is not None and message.method_name not in updates | (queries or frozenset()):
             return error_codes.method_not_found(cid, "update", message.method_name)
         minimum = canister.settings.minimum_incoming_canister_call_cycles
@@ -505,6 +531,9 @@ class Scheduler:
         canister.balance += response.refund
         if record is None:
             return  # the callback was dropped (uninstall, or a best-effort call timed out)
+        if record.expired and not response.deadline_expired:
+            manager.callbacks[record.id] = record  # late response: dropped (spec)
+            return
         canister.balance += self.fees.response_refund(response.size)
         ctx = manager.contexts.get(record.call_context_id)
         if ctx is None or canister.module is None or canister.execution is None:
@@ -582,7 +611,7 @@ class Scheduler:
             instruction_limit=self.config.instruction_limit,
         )
         outcome = self.run(state, canister, call)
-        _append_logs(canister, outcome)
+        append_logs(canister, outcome.logs)
         if outcome.trap is None and outcome.state is not None:
             canister.execution = outcome.state
 
@@ -594,6 +623,16 @@ class Scheduler:
             if canister.module is None or canister.status is not CanisterStatus.RUNNING:
                 continue
             entry_points = self._exports(canister, "system_entry_points")
+            hook = canister.low_wasm_memory_hook
+            if self._low_wasm_memory_hook_ready(canister):
+                canister.low_wasm_memory_hook = "executed"
+            if canister.low_wasm_memory_hook != hook:
+                state.touch(cid)
+            if canister.low_wasm_memory_hook == "executed" and hook != "executed":
+                if entry_points is None or EntryKind.ON_LOW_WASM_MEMORY.value in entry_points:
+                    self._run_task(
+                        state, canister, EntryKind.ON_LOW_WASM_MEMORY, "on_low_wasm_memory"
+                    )
             if canister.global_timer and state.time >= canister.global_timer:
                 canister.global_timer = 0
                 state.touch(cid)
@@ -601,6 +640,22 @@ class Scheduler:
                     self._run_task(state, canister, EntryKind.GLOBAL_TIMER, "global_timer")
             if entry_points is not None and EntryKind.HEARTBEAT.value in entry_points:
                 self._run_task(state, canister, EntryKind.HEARTBEAT, "heartbeat")
+
+    def _low_wasm_memory_hook_ready(self, canister: CanisterState) -> bool:
+        """Whether the low-memory hook is due: `wasm_memory_limit - |heap|` dropped below
+        `wasm_memory_threshold` since it last ran (it runs once per crossing; rising above
+        the threshold again re-arms it). Without a `wasm_memory_limit` it never fires."""
+        settings = canister.settings
+        if canister.execution is None or not settings.wasm_memory_limit:
+            canister.low_wasm_memory_hook = "condition_not_satisfied"
+            return False
+        remaining = settings.wasm_memory_limit - len(canister.execution.heap)
+        if remaining >= settings.wasm_memory_threshold:
+            canister.low_wasm_memory_hook = "condition_not_satisfied"
+            return False
+        if canister.low_wasm_memory_hook == "condition_not_satisfied":
+            canister.low_wasm_memory_hook = "ready"
+        return canister.low_wasm_memory_hook == "ready"
 
     def _run_task(
         self, state: ReplicatedState, canister: CanisterState, kind: EntryKind, task: str
@@ -624,20 +679,43 @@ class Scheduler:
         for cid in sorted(state.call_contexts):
             manager = state.call_contexts[cid]
             for record in manager.expired_callbacks(state.time):
-                manager.callbacks[record.id] = replace(record, deadline=0)
-                reject = error_codes.reject(
-                    ErrorCode.DEADLINE_EXPIRED, "Call deadline has expired."
-                )
-                reject = Reject(RejectCode.SYS_UNKNOWN, reject.message, reject.error_code)
-                state.queue.push(Response(cid, record.respondent, record.id, reject, 0))
-                state.touch(cid)
+                self._expire_callback(state, cid, record)
+
+    def _expire_callback(
+        self, state: ReplicatedState, cid: Principal, record: CallbackRecord
+    ) -> None:
+        """Mark a best-effort callback expired and queue the IC's `SYS_UNKNOWN` reject for it;
+        a real response arriving later is dropped (only its refund is credited)."""
+        state.contexts(cid).callbacks[record.id] = replace(record, expired=True)
+        reject = Reject(
+            RejectCode.SYS_UNKNOWN, "Call deadline has expired.", str(ErrorCode.DEADLINE_EXPIRED)
+        )
+        state.queue.push(
+            Response(cid, record.respondent, record.id, reject, 0, record.deadline, True)
+        )
+        state.touch(cid)
+
+    def _drop_expired_request(self, state: ReplicatedState, request: Request) -> None:
+        """A best-effort request past its deadline is not delivered: its cycles go back to
+        the caller, whose callback gets the deadline-expired reject."""
+        caller = state.canisters.get(request.sender)
+        if caller is None:
+            return
+        caller.balance += request.cycles
+        state.touch(request.sender)
+        record = state.contexts(request.sender).callbacks.get(request.callback_id)
+        if record is not None and not record.expired:
+            self._expire_callback(state, request.sender, record)
 
     def _finish_stopping(self, state: ReplicatedState) -> None:
+        """Stop canisters without open call contexts; time out stop calls that waited
+        `STOP_CANISTER_TIMEOUT_NS` (IC0206; the canister stays stopping)."""
         for cid in sorted(state.canisters):
             canister = state.canisters[cid]
             if canister.status is not CanisterStatus.STOPPING:
                 continue
             if state.contexts(cid).open_contexts():
+                self._time_out_stop_calls(state, cid)
                 continue
             canister.status = CanisterStatus.STOPPED
             state.touch(cid)
@@ -649,6 +727,20 @@ class Scheduler:
                     Reply(EMPTY_CANDID_REPLY),
                     waiter.refund,
                 )
+
+    def _time_out_stop_calls(self, state: ReplicatedState, cid: Principal) -> None:
+        waiters = state.stop_waiters.get(cid, [])
+        expired = [w for w in waiters if w.time + STOP_CANISTER_TIMEOUT_NS <= state.time]
+        if not expired:
+            return
+        state.stop_waiters[cid] = [w for w in waiters if w not in expired]
+        reject = error_codes.reject(
+            ErrorCode.STOP_CANISTER_REQUEST_TIMEOUT, "Stop canister request timed out"
+        )
+        for waiter in expired:
+            self.deliver(
+                state, waiter.origin, Principal.management_canister(), reject, waiter.refund
+            )
 
     def _charge_allocations(self, state: ReplicatedState) -> None:
         """Charge storage and compute allocation every `duration_between_allocation_charges`."""
@@ -665,12 +757,33 @@ class Scheduler:
             cost = self.fees.memory_cost(memory, elapsed) + self.fees.compute_allocation_cost(
                 canister.settings.compute_allocation, elapsed
             )
-            if cost:
-                charged = min(cost, canister.balance)
-                canister.balance -= charged
-                self._consumed(state, charged)
-                state.touch(cid)
+            if not cost:
+                continue
+            # Storage is paid from the reserved balance first (the IC's `CyclesUseCase::Memory`).
+            from_reserved = min(cost, canister.reserved_balance)
+            from_main = min(cost - from_reserved, canister.balance)
+            canister.reserved_balance -= from_reserved
+            canister.balance -= from_main
+            self._consumed(state, from_reserved + from_main)
+            state.touch(cid)
+            if canister.balance == 0 and canister.reserved_balance == 0:
+                self._uninstall_out_of_cycles(state, canister)
         state.update_metadata(last_allocation_charge=state.time)
+
+    def _uninstall_out_of_cycles(self, state: ReplicatedState, canister: CanisterState) -> None:
+        """Both balances reached 0: empty the canister (spec: id, controllers, version and
+        history remain). Open call contexts are rejected, allocations reset, snapshots
+        deleted; the version goes up and a `code_uninstall` change is recorded with the
+        management canister as origin (impl)."""
+        if canister.module is None and not canister.snapshots and not canister.chunk_store:
+            return
+        from replica_core.management.install import uninstall
+        from replica_core.management_context import RoundManagementContext
+
+        ctx = RoundManagementContext(self, state, is_ingress=True)
+        uninstall(ctx, canister, Principal.management_canister(), {})
+        canister.settings = replace(canister.settings, compute_allocation=0, memory_allocation=0)
+        canister.snapshots.clear()
 
     # --- the management canister --------------------------------------------------------
 
@@ -711,6 +824,8 @@ class Scheduler:
         refund = max(cycles - ctx.accepted, 0)
         self._consumed(state, min(ctx.accepted, cycles))
         if isinstance(result, Deferred):
-            state.stop_waiters.setdefault(result.canister_id, []).append(StopWaiter(origin, refund))
+            state.stop_waiters.setdefault(result.canister_id, []).append(
+                StopWaiter(origin, refund, state.time)
+            )
             return
         self.deliver(state, origin, message.receiver, result, refund)

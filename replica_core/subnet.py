@@ -24,6 +24,7 @@ import random
 import threading
 import time as _time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ from replica_core.canister import CanisterState, InstalledModule
 from replica_core.certification.certificate import Certificate, make_delegation, sign_tree
 from replica_core.certification.hash_tree import LabeledTree, Path
 from replica_core.certification.state_tree import StateTree, SubnetInfo, subnet_metrics
+from replica_core.composite_query import CompositeQueryEngine
 from replica_core.cycles import APPLICATION_SUBNET_FEES, FeeTable, memory_usage
 from replica_core.errors import AuthenticationError, Reject
 from replica_core.execution.interface import Context, EntryCall, EntryKind, Reply
@@ -43,6 +45,7 @@ from replica_core.principal import CanisterRange, Principal
 from replica_core.replicated_state import ReplicatedState
 from replica_core.scheduler import (
     Batch,
+    IngressFilter,
     ManagementDispatch,
     Scheduler,
     SchedulerConfig,
@@ -123,9 +126,23 @@ class SandboxExecutor:
 
         self.cache = cache if cache is not None else ModuleCache()
         self._validated: dict[bytes, Any] = {}
+        # (impl) the modules of the last executions, keyed by the Wasm bytes themselves: a
+        # `bytes` object caches its hash, so a hit costs a dict lookup instead of hashing
+        # the whole module (SHA-256 per message was a tenth of the update path)
+        self._recent: dict[bytes, tuple[Any, Any]] = {}
 
-    def validated(self, wasm: bytes) -> Any:
-        """The `ValidatedModule` of a module as installed (cached by its hash)."""
+    def _lookup(self, wasm: bytes) -> tuple[Any, Any]:
+        wasm = _as_bytes(wasm)
+        entry = self._recent.get(wasm)
+        if entry is None:
+            info = self._validated_by_hash(wasm)
+            entry = (info, self.cache.get(info.wasm))
+            if len(self._recent) >= self.cache.capacity:
+                self._recent.clear()
+            self._recent[wasm] = entry
+        return entry
+
+    def _validated_by_hash(self, wasm: bytes) -> Any:
         from replica_core.execution.validation import validate_module
 
         key = hashlib.sha256(wasm).digest()
@@ -134,8 +151,24 @@ class SandboxExecutor:
             info = self._validated[key] = validate_module(wasm, engine=self.cache.runtime.engine)
         return info
 
+    def shared_wasm(self, wasm: bytes) -> bytes:
+        """The one `bytes` object kept for this module, so that canisters installed with
+        equal modules share it instead of each holding a copy (impl: idle memory)."""
+        entry = self._recent.get(_as_bytes(wasm))
+        if entry is None:
+            self._lookup(wasm)
+        for key in self._recent:
+            if key == wasm:
+                return key
+        return wasm
+
+    def validated(self, wasm: bytes) -> Any:
+        """The `ValidatedModule` of a module as installed (cached by its hash)."""
+        entry = self._recent.get(_as_bytes(wasm))
+        return entry[0] if entry is not None else self._validated_by_hash(wasm)
+
     def compile(self, wasm: bytes) -> Any:
-        return self.cache.get(self.validated(wasm).wasm)
+        return self._lookup(wasm)[1]
 
     def initial_state(self, module: Any, env: Any, **kwargs: Any) -> Any:
         from replica_core.execution import sandbox
@@ -148,12 +181,23 @@ class SandboxExecutor:
         return sandbox.execute(module, state, call, env)
 
 
+def _as_bytes(wasm: bytes | bytearray | memoryview) -> bytes:
+    """A hashable key for a module (`wat2wasm` gives a bytearray)."""
+    return wasm if type(wasm) is bytes else bytes(wasm)
+
+
 def _default_management() -> ManagementDispatch | None:
     try:
         from replica_core.management import dispatch  # type: ignore[attr-defined]
     except ImportError:
         return None
     return dispatch  # type: ignore[no-any-return]
+
+
+def _default_ingress_filter() -> IngressFilter:
+    from replica_core.management import ingress_allowed
+
+    return ingress_allowed
 
 
 @dataclass(slots=True)
@@ -165,6 +209,8 @@ class _Certified:
     tree: LabeledTree
     signature: bytes
     canisters: dict[Principal, CanisterState] = field(default_factory=dict)
+    # (impl) each canister's data certificate, made on first use: one per round, not per query
+    data_certificates: dict[Principal, bytes] = field(default_factory=dict)
 
 
 class Subnet:
@@ -199,6 +245,7 @@ class Subnet:
             self.executor,
             management if management is not None else _default_management(),
             (lambda c: info(c.module.wasm)) if info is not None else None,
+            _default_ingress_filter() if management is None else None,
         )
         self.state = ReplicatedState.load(store)
         self.tree = StateTree(
@@ -224,6 +271,10 @@ class Subnet:
         # together (a reply is seen only once its round is certified and committed)
         self._lock = threading.Lock()
         self._round_lock = threading.Lock()
+        # (impl) `wait` futures by request id, resolved (on their event loops) by the round
+        # that certifies a terminal status; and the runner's wake-up, set by `submit`
+        self._waiters: dict[RequestId, list[asyncio.Future[None]]] = {}
+        self._wake: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
         for cid, canister in self.state.canisters.items():
             self.tree.update_canister(cid, canister)
         for rid, status in self.state.ingress.entries.items():
@@ -266,7 +317,25 @@ class Subnet:
         """Queue an authenticated call for the next round; returns its request id."""
         with self._lock:
             self._pending.append(ingress)
+        self._wake_runner()
         return ingress.request_id
+
+    def _wake_runner(self) -> None:
+        wake = self._wake
+        if wake is None or wake[1].is_set():
+            return
+        loop, event = wake
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if current is loop:
+            event.set()
+        else:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # the runner's loop has just closed
+                pass
 
     def inspect(self, ingress: Ingress) -> Reject | None:
         """The checks before consensus: canister state, cycles, `canister_inspect_message`."""
@@ -276,6 +345,8 @@ class Subnet:
         canister = self._certified.canisters.get(ingress.receiver)
         if canister is None or canister.module is None:
             return None
+        if not self.inspect_runs_code(ingress):
+            return None  # no `canister_inspect_message`: every message is accepted
         call = EntryCall(
             kind=EntryKind.INSPECT_MESSAGE,
             context=Context.F,
@@ -293,6 +364,19 @@ class Subnet:
                 f"Canister {ingress.receiver} rejected the message",
             )
         return None
+
+    def inspect_runs_code(self, ingress: Ingress) -> bool:
+        """(impl) Whether `inspect` may run canister code (`canister_inspect_message`), so
+        that a caller on an event loop knows when to move it to a thread."""
+        if ingress.receiver.is_management_canister:
+            return False
+        canister = self._certified.canisters.get(ingress.receiver)
+        if canister is None or canister.module is None:
+            return False
+        validated = getattr(self.executor, "validated", None)
+        return validated is None or (
+            EntryKind.INSPECT_MESSAGE.value in validated(canister.module.wasm).system_entry_points
+        )
 
     def _run_readonly(
         self, canister: CanisterState, call: EntryCall, cert: bytes | None = None
@@ -327,6 +411,13 @@ class Subnet:
             with self._lock:
                 self.store.commit(delta)
                 self._certified = certified
+                woken = [
+                    future
+                    for rid, status in delta.ingress.items()
+                    if status is not None and status.state.is_terminal
+                    for future in self._waiters.pop(rid, ())
+                ]
+        _resolve_threadsafe(woken)
 
     def tick(self, rounds: int = 1) -> None:
         """Run `rounds` rounds (tests)."""
@@ -350,25 +441,57 @@ class Subnet:
             return self.store.get_ingress(rid)
 
     async def wait(self, rid: RequestId, timeout: float) -> IngressStatus | None:
-        """Wait until the request reaches a terminal certified status, or time out."""
-        deadline = _time.monotonic() + timeout
-        while True:
-            status = self.request_status(rid)
+        """Wait until the request reaches a terminal certified status, or time out.
+
+        (impl) No polling: the round that commits the terminal status resolves the future
+        registered here (checked and registered under the commit lock, so none is missed).
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        with self._lock:
+            status = self.store.get_ingress(rid)
             if status is not None and status.state.is_terminal:
                 return status
-            if _time.monotonic() >= deadline:
-                return status
-            await asyncio.sleep(0.002)
+            self._waiters.setdefault(rid, []).append(future)
+        try:
+            await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            pass
+        finally:
+            with self._lock:
+                waiting = self._waiters.get(rid)
+                if waiting is not None and future in waiting:
+                    waiting.remove(future)
+                    if not waiting:
+                        del self._waiters[rid]
+        return self.request_status(rid)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Background runner: a round whenever there is work, and every `round_interval`."""
-        while not stop.is_set():
-            await asyncio.to_thread(self.execute_round)
-            if not self._pending:
-                try:
-                    await asyncio.wait_for(stop.wait(), self.config.round_interval)
-                except TimeoutError:
-                    pass
+        """Background runner: a round whenever there is work, and every `round_interval`.
+
+        (impl) Idle, it sleeps until `submit` wakes it (or the interval passes); under load
+        each round takes everything submitted while the previous one ran, so rounds grow
+        with the load and the per-round costs (certification, commit) are shared. Rounds
+        run on a thread of their own, never queued behind queries in the loop's pool.
+        """
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+        stopping = asyncio.ensure_future(stop.wait())
+        stopping.add_done_callback(lambda _: wake.set())
+        self._wake = (loop, wake)
+        rounds = ThreadPoolExecutor(max_workers=1, thread_name_prefix="icbox-rounds")
+        try:
+            while not stop.is_set():
+                wake.clear()
+                await loop.run_in_executor(rounds, self.execute_round)
+                if not self._pending and not stop.is_set():
+                    try:
+                        await asyncio.wait_for(wake.wait(), self.config.round_interval)
+                    except TimeoutError:
+                        pass
+        finally:
+            self._wake = None
+            stopping.cancel()
+            rounds.shutdown(wait=False)
 
     def query(
         self, canister_id: Principal, method_name: str, arg: bytes, sender: Principal
@@ -376,30 +499,28 @@ class Subnet:
         """Run a query method on the last certified state (nothing it changes is kept)."""
         if canister_id.is_management_canister:
             return self._management_query(method_name, arg, sender)
-        canister = self._certified.canisters.get(canister_id)
-        if canister is None:
-            return error_codes.canister_not_found(canister_id)
-        if canister.module is None:
-            return error_codes.no_wasm_module(canister_id)
         info = getattr(self.executor, "validated", None)
-        if info is not None:
-            validated = info(canister.module.wasm)
-            if method_name not in validated.query_methods | validated.composite_query_methods:
-                return error_codes.method_not_found(canister_id, "query", method_name)
-        call = EntryCall(
-            kind=EntryKind.QUERY,
-            context=Context.NRQ,
-            method_name=method_name,
-            arg=arg,
-            caller=sender,
-            instruction_limit=5_000_000_000,
+        engine = CompositeQueryEngine(
+            self._certified.canisters,
+            self._run_query,
+            self._management_query,
+            (lambda c: info(c.module.wasm)) if info is not None else (lambda c: None),
+            self.config.fees,
         )
-        outcome = self._run_readonly(canister, call, self.data_certificate(canister_id))
-        if outcome.trap is not None:
-            return trap_reject(canister_id, outcome.trap)
-        if outcome.response is None:
-            return error_codes.did_not_reply(canister_id)
-        return outcome.response  # type: ignore[no-any-return]
+        return engine.query(canister_id, method_name, arg, sender)
+
+    def _run_query(
+        self, canister: CanisterState, wasm_state: Any, call: EntryCall, top_level: bool
+    ) -> Any:
+        """One execution of a query call graph on the certified state (nothing is kept)."""
+        assert canister.module is not None
+        module = self.executor.compile(canister.module.wasm)
+        env = replace(
+            self.scheduler.environment(canister, replicated=False),
+            time=self._certified.time,
+            data_certificate=self.data_certificate(canister.canister_id) if top_level else None,
+        )
+        return self.executor.execute(module, wasm_state, call, env)
 
     def _management_query(self, method: str, arg: bytes, sender: Principal) -> Reply | Reject:
         dispatch = self.scheduler.management
@@ -420,7 +541,13 @@ class Subnet:
 
     def data_certificate(self, canister_id: Principal) -> bytes:
         """A certificate revealing `/canister/<id>/certified_data` and `/time`."""
-        return self._certificate([(b"canister", canister_id.raw, b"certified_data")]).encode()
+        certified = self._certified
+        encoded = certified.data_certificates.get(canister_id)
+        if encoded is None:
+            paths = [[b"time"], [b"canister", canister_id.raw, b"certified_data"]]
+            cert = Certificate(certified.tree.witness(paths), certified.signature, self.delegation)
+            encoded = certified.data_certificates[canister_id] = cert.encode()
+        return encoded
 
     def _certificate(self, paths: Sequence[Path]) -> Certificate:
         cert = self._certified
@@ -447,9 +574,33 @@ class Subnet:
     def root_key(self) -> bytes:
         return self.keys.root.public_key_der
 
+    @property
+    def certified_time(self) -> int:
+        """The time (ns) of the last certified state: what queries and read_state see, and
+        the timestamp a node signs into a query response."""
+        return self._certified.time
+
     def canister(self, canister_id: Principal) -> CanisterState | None:
         """The certified state of a canister (tests, metrics)."""
         return self._certified.canisters.get(canister_id)
+
+
+def _resolve_threadsafe(futures: list[asyncio.Future[None]]) -> None:
+    """Resolve `wait` futures from the round's thread: one wake-up per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for future in futures:
+        by_loop.setdefault(future.get_loop(), []).append(future)
+    for loop, group in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, group)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            pass
+
+
+def _resolve(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
 
 
 def _label(label: bytes | str) -> bytes:

@@ -92,9 +92,16 @@ async def accept_call(
             subnet.canister,
             subnet_admins=tuple(subnet.config.subnet_admins),
         )
-    else:
+    elif _inspect_runs_code(subnet, ingress):
         reject = await asyncio.to_thread(subnet.inspect, ingress)
+    else:  # only the replica's own checks: cheap, no thread hand-off
+        reject = subnet.inspect(ingress)
     return reject if reject is not None else ingress
+
+
+def _inspect_runs_code(subnet: SubnetSeam, ingress: Ingress) -> bool:
+    runs = getattr(subnet, "inspect_runs_code", None)
+    return True if runs is None else bool(runs(ingress))
 
 
 def _check_subnet_call(subnet: SubnetSeam, content: CallContent, esid: Principal) -> Principal:

@@ -32,8 +32,9 @@ C = TypeVar("C", CallContent, QueryContent, ReadStateContent)
 _WHAT = {CallContent: "call message", QueryContent: "query", ReadStateContent: "read request"}
 
 
-def subnet_of(request: Request) -> SubnetSeam:
-    """The subnet the app was created with (FastAPI dependency)."""
+async def subnet_of(request: Request) -> SubnetSeam:
+    """The subnet the app was created with (FastAPI dependency; `async` so that FastAPI
+    calls it inline instead of handing every request to its thread pool)."""
     subnet: SubnetSeam = request.app.state.subnet
     return subnet
 

@@ -5,7 +5,8 @@ id (`list_canisters` on `aaaaa-aa` accepts any id), › Effective subnet id (a s
 only `list_canisters` to `aaaaa-aa`).
 
 The query runs on the last certified state (`Subnet.query`, in a worker thread so the event
-loop keeps serving); the answer — reply or reject — is signed by the subnet's first node.
+loop keeps serving); the answer — reply or reject — is signed by the subnet's first node,
+with that state's time (`Subnet.certified_time`) as the signature's timestamp.
 """
 
 from __future__ import annotations
@@ -67,5 +68,6 @@ async def _answer(subnet: SubnetSeam, envelope: Envelope, content: QueryContent)
         subnet.query, content.canister_id, content.method_name, content.arg, auth.sender
     )
     node = subnet.keys.nodes[0]
-    body = signed_query_response(result, content.request_id, subnet.clock.now(), node)
+    # the node signs the time of the state the query ran on (the certified state)
+    body = signed_query_response(result, content.request_id, subnet.certified_time, node)
     return CborResponse(body)

@@ -8,7 +8,9 @@ Two builders with the same result (STYLE.md 11): `state_tree(...)` is the refere
 plain nested dict computed from scratch — and `StateTree` keeps one `LabeledTree` per
 canister and per request and recomputes only the ones marked dirty, so a round that touched
 k canisters and r requests hashes O(k + r) subtrees plus the forks above them. A test feeds
-both the same states and compares root hashes.
+both the same states and compares root hashes. `/request_status` (the whole ingress history,
+hundreds of thousands of entries under load) is a `ShardedLabeledTree` in both: its forks
+are grouped so that a changed entry rehashes O(log n) forks, not the whole level.
 
 Encodings: numbers are unsigned LEB128, text is UTF-8, controllers and canister ranges are
 self-describing CBOR (`#6.55799([...])`); metadata comes from the module's `icp:public` and
@@ -24,6 +26,7 @@ from replica_core import cbor, leb128
 from replica_core.canister import CanisterState, InstalledModule
 from replica_core.certification.certificate import encode_canister_ranges
 from replica_core.certification.hash_tree import LabeledTree
+from replica_core.certification.sharded_tree import ShardedLabeledTree
 from replica_core.ingress_history import IngressState, IngressStatus
 from replica_core.principal import CanisterRange, Principal
 from replica_core.types import RequestId
@@ -132,9 +135,9 @@ def state_tree(
     tree = _subnet_nodes(info, metrics)
     tree[b"time"] = _nat(time)
     tree[b"canister"] = {c.canister_id.raw: canister_subtree(c, metadata) for c in canisters}
-    tree[b"request_status"] = {
-        bytes(rid): request_status_subtree(st) for rid, st in requests.items()
-    }
+    tree[b"request_status"] = ShardedLabeledTree(
+        {bytes(rid): request_status_subtree(st) for rid, st in requests.items()}
+    )
     return tree
 
 
@@ -145,7 +148,8 @@ class StateTree:
         self.info = info
         self._metadata = metadata
         self._canisters: dict[bytes, LabeledTree] = {}
-        self._requests: dict[bytes, LabeledTree] = {}
+        self._requests = ShardedLabeledTree()
+        self._request_changes: dict[bytes, LabeledTree | None] = {}
         self.tree: LabeledTree | None = None
 
     def update_canister(self, canister_id: Principal, state: CanisterState | None) -> None:
@@ -157,16 +161,18 @@ class StateTree:
 
     def update_request(self, request_id: RequestId, status: IngressStatus | None) -> None:
         """Recompute one request's subtree (None: pruned from the ingress history)."""
-        if status is None:
-            self._requests.pop(bytes(request_id), None)
-        else:
-            self._requests[bytes(request_id)] = LabeledTree(request_status_subtree(status))
+        self._request_changes[bytes(request_id)] = (
+            None if status is None else LabeledTree(request_status_subtree(status))
+        )
 
     def build(self, time: int, metrics: bytes) -> LabeledTree:
         """The tree at `time`: cached subtrees under fresh top-level forks."""
         top = _subnet_nodes(self.info, metrics)
         top[b"time"] = _nat(time)
         top[b"canister"] = LabeledTree(dict(self._canisters)) if self._canisters else {}
-        top[b"request_status"] = LabeledTree(dict(self._requests)) if self._requests else {}
+        if self._request_changes:
+            self._requests = self._requests.updated(self._request_changes)
+            self._request_changes = {}
+        top[b"request_status"] = self._requests
         self.tree = LabeledTree(top)
         return self.tree

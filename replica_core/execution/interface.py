@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from replica_core.errors import Reject
+from replica_core.execution.page_map import PageMap
 from replica_core.principal import Principal
 
 __all__ = [
@@ -103,12 +104,20 @@ class ExecutionState:
 
     `heap` is the whole linear memory (its length is a multiple of 64 KiB); `globals`
     holds the values of the module's globals in index order (instrumentation exports
-    them); `stable_memory` is the stable memory (a multiple of 64 KiB).
+    them); `stable_memory` is the stable memory (a multiple of 64 KiB). Both memories
+    are `PageMap`s (zero pages elided, pages shared between versions and with the
+    module's initial image); `bytes` given to the constructor are converted.
     """
 
-    heap: bytes
+    heap: PageMap
     globals: tuple[int | float, ...]
-    stable_memory: bytes
+    stable_memory: PageMap
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.heap, PageMap):
+            object.__setattr__(self, "heap", PageMap.from_bytes(self.heap))
+        if not isinstance(self.stable_memory, PageMap):
+            object.__setattr__(self, "stable_memory", PageMap.from_bytes(self.stable_memory))
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,9 +29,11 @@ from pathlib import Path
 
 import wasmtime
 
+from replica_core.execution.dirty_pages import DirtyPageTracker
 from replica_core.execution.engine import make_engine
 from replica_core.execution.interface import ExecutionState
 from replica_core.execution.metering import instrument
+from replica_core.execution.page_map import EMPTY_PAGE_MAP, PageMap
 from replica_core.execution.persistence_instrumentation import export_state
 from replica_core.execution.system_api import ApiSlot, build_linker
 from replica_core.execution.wasm_binary import InvalidWasm
@@ -43,13 +45,17 @@ CODE_CACHE_TAG = "icbox-sandbox-1"  # bump when instrumentation or engine config
 
 
 class Runtime:
-    """The engine, the per-thread execution slot and one linker per pointer width."""
+    """The engine, the per-thread execution slot, one linker per pointer width, and the
+    dirty-page tracker the sandbox reads heaps back with."""
 
-    __slots__ = ("_callbacks", "engine", "linkers", "slot")
+    __slots__ = ("_callbacks", "dirty_pages", "engine", "linkers", "slot")
 
     def __init__(self, engine: wasmtime.Engine | None = None) -> None:
         self.engine = engine if engine is not None else make_engine()
         self.slot = ApiSlot()
+        self.dirty_pages = DirtyPageTracker()
+        if self.dirty_pages.available and not _tracker_sees_writes(self.engine, self.dirty_pages):
+            self.dirty_pages.close()  # then every page is compared
         linker32, callbacks32 = build_linker(self.engine, False, self.slot)
         linker64, callbacks64 = build_linker(self.engine, True, self.slot)
         self.linkers = {False: linker32, True: linker64}
@@ -106,23 +112,48 @@ class CompiledModule:
 
     def blank_state(self) -> ExecutionState:
         """The state of a fresh instance before its start function: data segments loaded,
-        globals at their initial values, stable memory empty."""
+        globals at their initial values, stable memory empty.
+
+        Its heap is the module's initial image: the sandbox shares these page objects
+        with every canister heap that still holds them, and skips copying them in."""
         if self._blank is None:
             store = wasmtime.Store(self.runtime.engine)
             instance = self.pre.instantiate(store)
             exports = instance.exports(store)
-            heap = b""
+            heap = EMPTY_PAGE_MAP
             if self.memory_export is not None:
                 memory = exports[self.memory_export]
                 assert isinstance(memory, wasmtime.Memory)
-                heap = read_memory(store, memory)
+                heap = PageMap.from_bytes(read_memory(store, memory))
             values = []
             for name, _ in self.globals:
                 extern = exports[name]
                 assert isinstance(extern, wasmtime.Global)
                 values.append(extern.value(store))
-            self._blank = ExecutionState(heap=heap, globals=tuple(values), stable_memory=b"")
+            self._blank = ExecutionState(
+                heap=heap, globals=tuple(values), stable_memory=EMPTY_PAGE_MAP
+            )
         return self._blank
+
+
+_PROBE_WAT = """(module (memory (export "m") 2) (data (i32.const 8192) "image")
+  (func (export "w") (i32.store8 (i32.const 70000) (i32.const 1))
+    (i32.store8 (i32.const 8193) (i32.const 1))))"""
+
+
+def _tracker_sees_writes(engine: wasmtime.Engine, tracker: DirtyPageTracker) -> bool:
+    """Whether the tracker reports the pages a Wasm store wrote, and only a few pages,
+    on this engine's memories (a self-check: the way wasmtime maps memory decides it)."""
+    store = wasmtime.Store(engine)
+    instance = wasmtime.Instance(store, wasmtime.Module(engine, wasmtime.wat2wasm(_PROBE_WAT)), [])
+    exports = instance.exports(store)
+    memory, write = exports["m"], exports["w"]
+    assert isinstance(memory, wasmtime.Memory) and isinstance(write, wasmtime.Func)
+    address = ctypes.cast(memory.data_ptr(store), ctypes.c_void_p).value or 0
+    before = tracker.candidates(address, memory.data_len(store))
+    write(store)
+    after = tracker.candidates(address, memory.data_len(store))
+    return before is not None and after is not None and {2, 17} <= set(after) and len(after) < 8
 
 
 def read_memory(store: wasmtime.Store, memory: wasmtime.Memory) -> bytes:

@@ -10,13 +10,15 @@ traps, ic0 contract violations and resource exhaustion become a `Trap` in the
 Each execution gets a fresh `wasmtime.Store` and instance (cheap: instantiation is
 pre-linked), then
 
-1. the heap is grown to the saved size and copied in with one `memmove`, the persisted
-   globals are restored and the instruction counter is set to `call.instruction_limit`;
+1. the heap (a `PageMap`) is grown to the saved size and its pages that differ from
+   the module's image are copied in (`_load_heap`), the persisted globals are restored
+   and the instruction counter is set to `call.instruction_limit`;
 2. the entry point runs: an export (`canister_update <name>`, `canister_init`, the former
    start function, ...) or, for callbacks, a function of table 0 called with its env;
-3. on success the heap is copied out and the globals read into a new `ExecutionState`
-   (stable memory is copied only if the execution wrote it); on a trap `state` is None,
-   the logs are kept and the instructions charged.
+3. on success the pages the execution may have written (`dirty_pages.py`) are read back
+   into a new version of the heap sharing every other page, and the globals are read,
+   giving a new `ExecutionState` (stable memory is a new version only if the execution
+   wrote it); on a trap `state` is None, the logs are kept and the instructions charged.
 
 Queries (`RQ`, `NRQ`, `TQ`) and `canister_inspect_message` never persist state, so their
 outcome has `state=None` even on success; composite queries and their callbacks return
@@ -33,6 +35,7 @@ than the limit, the execution fails with the IC's `WasmMemoryLimitExceeded` mess
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Iterable
 
 import wasmtime
 
@@ -48,7 +51,9 @@ from replica_core.execution.interface import (
     TrapKind,
 )
 from replica_core.execution.metering import COUNTER_EXPORT, MAX_BUDGET
-from replica_core.execution.module_cache import CompiledModule, ModuleCache, read_memory
+from replica_core.execution.module_cache import CompiledModule, ModuleCache
+from replica_core.execution.page_map import EMPTY_PAGE_MAP, PageDelta, PageMap
+from replica_core.execution.page_map import PAGE_SIZE as HOST_PAGE
 from replica_core.execution.system_api import HostTrap, SystemApi
 from replica_core.execution.system_api.base import PAGE_SIZE
 
@@ -65,9 +70,6 @@ MAX_WASM32_MEMORY = 4 * 1024**3  # resource-limits.md: Wasm heap 4 GiB (wasm32)
 MAX_WASM64_MEMORY = 6 * 1024**3  # resource-limits.md: Wasm heap 6 GiB (wasm64)
 INSTALL_INSTRUCTION_LIMIT = 300_000_000_000  # resource-limits.md: install/upgrade 300 B
 
-_CHUNK = 64 * 1024  # heap comparison: first per 64 KiB, then per host page
-_HOST_PAGE = 4096
-_ZEROS = bytes(_CHUNK)
 _OUT_OF_INSTRUCTIONS = "Canister exceeded the instruction limit for single message execution."
 # Contexts whose state changes persist (the scheduler commits them) or, for composite
 # queries, are carried between the query's callbacks.
@@ -79,6 +81,7 @@ _METHOD_EXPORTS = {
     EntryKind.COMPOSITE_QUERY: ("canister_composite_query ", "composite_query"),
 }
 _CALLBACKS = frozenset({EntryKind.REPLY_CALLBACK, EntryKind.REJECT_CALLBACK, EntryKind.CLEANUP})
+_WASM_TRAP_PREFIX = "Canister trapped: "
 # How the IC describes Wasm traps (impl: dfinity/ic TrapCode's Display).
 _TRAP_DESCRIPTIONS = {
     wasmtime.TrapCode.STACK_OVERFLOW: "stack overflow",
@@ -120,8 +123,11 @@ def execute(
         trap = _load_heap(store, memory, state.heap, module.blank_state().heap)
         if trap is not None:
             return ExecutionOutcome(trap=trap, state=None)
-    for (name, value_type), value in zip(module.globals, state.globals, strict=True):
-        fast.global_set(store, fast.export_global(store, instance, name), value_type, value)
+    persisted = [fast.export_global(store, instance, name) for name, _ in module.globals]
+    for extern, (_, value_type), value in zip(
+        persisted, module.globals, state.globals, strict=True
+    ):
+        fast.global_set(store, extern, value_type, value)
     fast.global_set(store, counter, "i64", budget)
     api.memory = memory
     api.counter = counter
@@ -138,6 +144,12 @@ def execute(
             trap = Trap(
                 TrapKind.OUT_OF_MEMORY, _memory_limit_message(env.wasm_memory_limit, heap_size)
             )
+    if (
+        trap is not None
+        and trap.kind is TrapKind.CANISTER_TRAP
+        and trap.message.startswith(_WASM_TRAP_PREFIX)
+    ):
+        api.log(b"[TRAP]: " + trap.message[len(_WASM_TRAP_PREFIX) :].encode())  # as the IC
     logs = tuple(api.logs)
     if trap is not None:
         return ExecutionOutcome(trap=trap, state=None, logs=logs, instructions=instructions)
@@ -145,14 +157,19 @@ def execute(
     # 3. The new state and the effects.
     new_state = None
     if api.context in _STATE_CONTEXTS:
-        values = []
-        for name, value_type in module.globals:
-            extern = fast.export_global(store, instance, name)
-            values.append(fast.global_get(store, extern, value_type))
+        values = [
+            fast.global_get(store, extern, value_type)
+            for extern, (_, value_type) in zip(persisted, module.globals, strict=True)
+        ]
+        stable = api.stable
         new_state = ExecutionState(
-            heap=read_memory(store, memory) if memory is not None else b"",
+            heap=(
+                _read_heap(module, store, memory, state.heap)
+                if memory is not None
+                else EMPTY_PAGE_MAP
+            ),
             globals=tuple(values),
-            stable_memory=bytes(api.stable) if api.stable_written else state.stable_memory,
+            stable_memory=stable.freeze() if isinstance(stable, PageDelta) else stable,
         )
     return ExecutionOutcome(
         trap=None,
@@ -173,15 +190,15 @@ def initial_state(
     module: CompiledModule,
     env: Environment,
     *,
-    stable_memory: bytes = b"",
-    heap: bytes | None = None,
+    stable_memory: PageMap | bytes = EMPTY_PAGE_MAP,
+    heap: PageMap | bytes | None = None,
     instruction_limit: int = INSTALL_INSTRUCTION_LIMIT,
 ) -> ExecutionOutcome:
     """Instantiate a module afresh and run its start function (install and upgrade).
 
     Stable memory is empty on install and the old one on upgrade; `heap` replaces the
-    fresh heap when an upgrade keeps the Wasm memory (`wasm_memory_persistence = keep`).
-    The outcome's `state` is the canister's initial state (if the start function did not
+    fresh heap when an upgrade keeps the Wasm memory (`wasm_memory_persistence = keep`);
+    `bytes` are converted to `PageMap`s. The outcome's `state` is the canister's initial state (if the start function did not
     trap); run `canister_init` or `canister_post_upgrade` on it next.
     """
     blank = module.blank_state()
@@ -195,56 +212,66 @@ def initial_state(
 
 
 def _load_heap(
-    store: wasmtime.Store, memory: wasmtime.Memory, heap: bytes, image: bytes
+    store: wasmtime.Store, memory: wasmtime.Memory, heap: PageMap, image: PageMap
 ) -> Trap | None:
-    """Grow the fresh memory to the saved size and copy the saved heap in.
+    """Grow the fresh memory to the saved size and write the saved heap's pages in.
 
     The fresh memory already holds `image` (the module's initial heap) followed by zeros,
-    and writing a page of it costs a copy-on-write fault; so only the 4 KiB pages where
-    `heap` differs are copied (comparing bytes is much cheaper than faulting pages in).
+    and writing a page of it costs a copy-on-write fault; so only the pages that are not
+    the image's own page objects are copied, and the image pages the heap no longer has
+    are zeroed. Nothing is compared.
     """
     current = memory.data_len(store)
-    if len(heap) > current:
+    size = len(heap)
+    if size > current:
         try:
-            memory.grow(store, (len(heap) - current + PAGE_SIZE - 1) // PAGE_SIZE)
+            memory.grow(store, (size - current + PAGE_SIZE - 1) // PAGE_SIZE)
         except wasmtime.WasmtimeError as e:
             return Trap(TrapKind.OUT_OF_MEMORY, f"Canister cannot restore its Wasm memory: {e}")
-    if heap and heap is not image:
-        _copy_changed_pages(fast.data_address(store, memory), heap, image)
+    if heap is image:
+        return None
+    address = fast.data_address(store, memory)
+    image_page = image.page
+    for index, page in heap.items():
+        if image_page(index) is not page:
+            ctypes.memmove(address + index * HOST_PAGE, page, len(page))
+    heap_page = heap.page
+    for index, page in image.items():
+        if heap_page(index) is None:
+            ctypes.memset(address + index * HOST_PAGE, 0, len(page))
     return None
 
 
-def _copy_changed_pages(address: int, heap: bytes, image: bytes) -> None:
-    """memmove the runs of 4 KiB pages where `heap` differs from `image` + zeros."""
-    source = ctypes.cast(ctypes.c_char_p(heap), ctypes.c_void_p).value or 0
-    size, image_size = len(heap), len(image)
-    run_start = -1
-    for chunk in range(0, size, _CHUNK):
-        chunk_end = min(chunk + _CHUNK, size)
-        if heap[chunk:chunk_end] == _reference(image, image_size, chunk, chunk_end):
-            if run_start >= 0:
-                ctypes.memmove(address + run_start, source + run_start, chunk - run_start)
-                run_start = -1
+def _read_heap(
+    module: CompiledModule, store: wasmtime.Store, memory: wasmtime.Memory, old: PageMap
+) -> PageMap:
+    """The heap after a successful execution, as a new version of `old`.
+
+    Only the pages the execution may have written (`DirtyPageTracker`: every page when
+    the process's page table cannot be read) are read back and compared with `old`; a
+    page equal to its old version or to the module's image keeps that page object.
+    """
+    address = fast.data_address(store, memory)
+    size = fast.memory_size(store, memory)
+    candidates: Iterable[int] | None = module.runtime.dirty_pages.candidates(address, size)
+    if candidates is None:
+        candidates = range((size + HOST_PAGE - 1) // HOST_PAGE)
+    image = module.blank_state().heap
+    changes: dict[int, bytes | None] = {}
+    for index in candidates:
+        start = index * HOST_PAGE
+        data = ctypes.string_at(address + start, min(HOST_PAGE, size - start))
+        previous = old.page(index)
+        if previous is None:
+            if data.count(0) == len(data):
+                continue
+        elif previous == data:
             continue
-        for page in range(chunk, chunk_end, _HOST_PAGE):
-            page_end = min(page + _HOST_PAGE, size)
-            same = heap[page:page_end] == _reference(image, image_size, page, page_end)
-            if same and run_start >= 0:
-                ctypes.memmove(address + run_start, source + run_start, page - run_start)
-                run_start = -1
-            elif not same and run_start < 0:
-                run_start = page
-    if run_start >= 0:
-        ctypes.memmove(address + run_start, source + run_start, size - run_start)
-
-
-def _reference(image: bytes, image_size: int, start: int, end: int) -> bytes:
-    """What a fresh memory holds at [start, end): the initial image, then zeros."""
-    if end <= image_size:
-        return image[start:end]
-    if start >= image_size:
-        return _ZEROS[: end - start]
-    return image[start:] + _ZEROS[: end - image_size]
+        original = image.page(index)
+        changes[index] = original if original is not None and original == data else data
+    if not changes and size == len(old):
+        return old
+    return old.updated(size, changes)
 
 
 def _run(
@@ -271,9 +298,9 @@ def _run(
         description = _TRAP_DESCRIPTIONS.get(e.trap_code) if e.trap_code is not None else None
         if description is None:
             description = e.message.splitlines()[0] if e.message else "unknown"
-        return Trap(TrapKind.CANISTER_TRAP, f"Canister trapped: {description}")
+        return Trap(TrapKind.CANISTER_TRAP, f"{_WASM_TRAP_PREFIX}{description}")
     except wasmtime.WasmtimeError as e:
-        return Trap(TrapKind.CANISTER_TRAP, f"Canister trapped: {e}")
+        return Trap(TrapKind.CANISTER_TRAP, f"{_WASM_TRAP_PREFIX}{e}")
     finally:
         slot.api = previous
         api.caller = None

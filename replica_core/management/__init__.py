@@ -31,7 +31,15 @@ from replica_core.canister import CanisterState
 from replica_core.error_codes import canister_not_found as ingress_canister_not_found
 from replica_core.errors import CandidError, Reject
 from replica_core.execution.interface import Reply
-from replica_core.management import chunks, install, lifecycle, logs, randomness, settings
+from replica_core.management import (
+    chunks,
+    install,
+    lifecycle,
+    logs,
+    randomness,
+    settings,
+    subnet_info,
+)
 from replica_core.management import snapshots as snapshots_
 from replica_core.management.candid_types import decode_arg, method_type
 from replica_core.management.rejects import (
@@ -67,6 +75,7 @@ class Admission(Enum):
     SUBNET_ADMINS = "subnet_admins"  # create_canister
     ANYONE = "anyone"  # provisional methods (icbox is a development instance)
     QUERY_ONLY = "query_only"  # fetch_canister_logs: only through /query
+    SUBNET_ADMINS_QUERY = "subnet_admins_query"  # list_canisters: admins, only through /query
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +100,7 @@ METHODS: dict[str, Method] = {
     "fetch_canister_logs": Method(logs.fetch_canister_logs, _A.QUERY_ONLY, query=True),
     "install_chunked_code": Method(install.install_chunked_code, _A.CONTROLLERS),
     "install_code": Method(install.install_code, _A.CONTROLLERS),
+    "list_canisters": Method(subnet_info.list_canisters, _A.SUBNET_ADMINS_QUERY, query=True),
     "list_canister_snapshots": Method(snapshots_.list_canister_snapshots, _A.CONTROLLERS),
     "load_canister_snapshot": Method(snapshots_.load_canister_snapshot, _A.CONTROLLERS),
     "provisional_create_canister_with_cycles": Method(
@@ -139,6 +149,12 @@ def dispatch(
         if ctx.is_ingress and method not in _UNSUPPORTED_CONTROLLER_METHODS:
             return only_canisters(method)
         return _unsupported(method)
+    if entry.admission is Admission.SUBNET_ADMINS_QUERY:
+        refused = subnet_info.list_canisters_allowed(
+            caller, tuple(ctx.subnet_admins), is_ingress=ctx.is_ingress, replicated=ctx.replicated
+        )
+        if refused is not None:
+            return refused
     if ctx.is_ingress:
         if entry.admission is Admission.CANISTERS_ONLY:
             return only_canisters(method)
@@ -227,6 +243,10 @@ def ingress_allowed(
         return only_canisters(method)
     if admission is Admission.QUERY_ONLY:
         return _logs_via_ingress()
+    if admission is Admission.SUBNET_ADMINS_QUERY:
+        return subnet_info.list_canisters_allowed(
+            sender, subnet_admins, is_ingress=True, replicated=True
+        )
     if admission is Admission.ANYONE:
         return None
     if admission is Admission.SUBNET_ADMINS:

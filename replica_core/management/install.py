@@ -31,7 +31,7 @@ from typing import Any
 
 from replica_core.canister import CanisterState, InstalledModule
 from replica_core.cycles import MAX_INSTRUCTIONS_PER_INSTALL_CODE, freezing_limit
-from replica_core.error_codes import no_wasm_module, out_of_cycles
+from replica_core.error_codes import no_wasm_module, out_of_cycles, trap_reject
 from replica_core.errors import Reject
 from replica_core.execution.interface import (
     Context,
@@ -79,25 +79,6 @@ __all__ = [
 
 ENHANCED_ORTHOGONAL_PERSISTENCE = "enhanced-orthogonal-persistence"
 """The `icp:private` custom section that marks a module as keeping its Wasm memory."""
-
-
-def trap_reject(canister_id: Principal, trap: Trap) -> Reject:
-    """The IC's reject for a trapped execution on `canister_id` (HypervisorError wording)."""
-    if trap.kind is TrapKind.OUT_OF_INSTRUCTIONS:
-        code: int = ErrorCode.CANISTER_INSTRUCTION_LIMIT_EXCEEDED
-    elif trap.kind is TrapKind.CONTRACT_VIOLATION:
-        code = ErrorCode.CANISTER_CONTRACT_VIOLATION
-    elif trap.kind is TrapKind.OUT_OF_MEMORY:
-        code = (
-            CANISTER_WASM_MEMORY_LIMIT_EXCEEDED
-            if "wasm memory limit" in trap.message.lower()
-            else ErrorCode.CANISTER_OUT_OF_MEMORY
-        )
-    elif trap.message.startswith("Canister called `ic0.trap`"):
-        code = ErrorCode.CANISTER_CALLED_TRAP
-    else:
-        code = ErrorCode.CANISTER_TRAPPED
-    return user_error(code, f"Error from Canister {canister_id.to_text()}: {trap.message}")
 
 
 @dataclass(slots=True)
@@ -339,7 +320,10 @@ def _install(
             f"{len(new_state.heap)} bytes.",
         )
     # Every check passed: apply the new code and state.
-    ctx.charge_instructions(canister, run.instructions)
+    ctx.charge_instructions(canister, run.instructions, wasm64=validated.is_64)
+    shared_wasm = getattr(ctx.executor, "shared_wasm", None)  # one copy per module (impl)
+    if shared_wasm is not None:
+        wasm = shared_wasm(wasm)
     canister.module = InstalledModule(wasm, hashlib.sha256(wasm).digest())
     canister.execution = new_state
     if run.certified_data is not None:

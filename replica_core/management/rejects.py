@@ -37,12 +37,11 @@ __all__ = [
 ]
 
 
-# Codes the management canister needs beyond `replica_core.error_codes.ErrorCode`
-# (dfinity/ic rs/types/error_types `ErrorCode`).
-CANISTER_SNAPSHOT_IMMUTABLE = 409
-CANISTER_ALREADY_INSTALLED = 538
-CANISTER_WASM_MEMORY_LIMIT_EXCEEDED = 539
-RESERVED_CYCLES_LIMIT_IS_TOO_LOW = 540
+# Aliases kept for the management modules (the codes live in `error_codes.ErrorCode`).
+CANISTER_SNAPSHOT_IMMUTABLE = ErrorCode.CANISTER_SNAPSHOT_IMMUTABLE
+CANISTER_ALREADY_INSTALLED = ErrorCode.CANISTER_ALREADY_INSTALLED
+CANISTER_WASM_MEMORY_LIMIT_EXCEEDED = ErrorCode.CANISTER_WASM_MEMORY_LIMIT_EXCEEDED
+RESERVED_CYCLES_LIMIT_IS_TOO_LOW = ErrorCode.RESERVED_CYCLES_LIMIT_IS_TOO_LOW
 
 
 _DOCS = "http://internetcomputer.org/docs/current/references/execution-errors#"

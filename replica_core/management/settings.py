@@ -38,6 +38,7 @@ from replica_core.management.common import (
     reply,
     target,
 )
+from replica_core.management.logs import MAX_LOG_BYTES
 from replica_core.management.rejects import (
     RESERVED_CYCLES_LIMIT_IS_TOO_LOW,
     ErrorCode,
@@ -237,6 +238,9 @@ def definite_settings(s: CanisterSettings) -> dict[str, object]:
         "wasm_memory_limit": s.wasm_memory_limit,
         "wasm_memory_threshold": s.wasm_memory_threshold,
         "environment_variables": [{"name": n, "value": v} for n, v in s.environment_variables],
+        # the IC reports its log store limit (ic-management-canister-types 0.7.1, which the
+        # icp CLI decodes with, requires it): icbox keeps a fixed `MAX_LOG_BYTES` of logs
+        "log_memory_limit": MAX_LOG_BYTES,
     }
 
 
@@ -296,6 +300,9 @@ def memory_metrics(canister: CanisterState) -> dict[str, int]:
         "canister_history_size": _history_size(canister),
         "wasm_chunk_store_size": CHUNK_SIZE * len(canister.chunk_store),
         "snapshots_size": snapshots,
+        # the IC reports its log store (ic-management-canister-types 0.7.1, which the icp
+        # CLI decodes with, requires the field): here the bytes of the retained records
+        "log_memory_store_size": sum(len(r.content) for r in canister.logs),
     }
 
 

@@ -3,16 +3,21 @@
 Every test here is marked `interop`: it runs a real IC client (agent-js 3.4.3 under node,
 or icp-py-core) against icbox's foundation layer. The node scripts live next to this file
 and read one JSON document, print one; `run_node` calls them (one process per batch).
+The `live_icbox` fixture runs `icbox start` once per session for the `test_live_*` modules.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +37,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _ensure_node_modules() -> None:
-    if (INTEROP_DIR / "node_modules" / "@dfinity" / "agent" / "package.json").exists():
+    modules = INTEROP_DIR / "node_modules"
+    if all(
+        (modules / name / "package.json").exists()
+        for name in ("@dfinity/agent", "@icp-sdk/core", "@icp-sdk/icp-cli-linux-x64")
+    ):
         return
     npm = shutil.which("npm")
     if npm is None:
@@ -127,3 +136,89 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             for case in CANDID_CASES
         ],
     )
+
+
+# --- a live `icbox start` -----------------------------------------------------------------
+# One server per test session, started lazily by the first live test: `icbox start` as a
+# subprocess on a free loopback port with a fresh data directory, ready once
+# `/api/v2/status` answers.
+
+REPO_ROOT = INTEROP_DIR.parents[1]
+LIVE_START_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True, slots=True)
+class LiveIcbox:
+    """A running `icbox start`: where it serves, and what it printed about itself."""
+
+    url: str
+    root_key: bytes
+    subnet_id: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+
+    def log(self) -> str:
+        """What the server wrote so far (for failure messages)."""
+        path = self.data_dir.parent / "icbox.log"
+        return path.read_text() if path.exists() else ""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_icbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIcbox]:
+    """`icbox start` serving on 127.0.0.1:<free port>, stopped at the end of the session."""
+    import httpx
+
+    base = tmp_path_factory.mktemp("live_icbox")
+    data_dir = base / "data"
+    port = _free_port()
+    log = (base / "icbox.log").open("w")
+    command = [
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        "start",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    server = LiveIcbox(url, b"", "", data_dir, process)
+    deadline = time.monotonic() + LIVE_START_TIMEOUT_S
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"icbox start exited with {process.returncode}:\n{server.log()}")
+            try:
+                response = httpx.get(f"{url}/api/v2/status", timeout=2)
+                if response.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"icbox start did not answer /api/v2/status:\n{server.log()}")
+            time.sleep(0.1)
+        printed = server.log()
+        root_key = re.search(r"root key: ([0-9a-f]+)", printed)
+        subnet_id = re.search(r"subnet id: (\S+)", printed)
+        assert root_key is not None and subnet_id is not None, printed
+        yield LiveIcbox(url, bytes.fromhex(root_key[1]), subnet_id[1], data_dir, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

@@ -32,6 +32,7 @@ from replica_core.execution.interface import (
     Trap,
     TrapKind,
 )
+from replica_core.execution.page_map import PageDelta, PageMap
 
 if TYPE_CHECKING:
     import wasmtime
@@ -150,7 +151,7 @@ class ApiBase:
     )
 
     def __init__(
-        self, call: EntryCall, env: Environment, stable_memory: bytes, is_64: bool
+        self, call: EntryCall, env: Environment, stable_memory: PageMap, is_64: bool
     ) -> None:
         self.call = call
         self.env = env
@@ -174,7 +175,7 @@ class ApiBase:
         self.global_timer: int | None = None
         self.logs: list[LogRecord] = []
         self.accepted_message = False
-        self.stable: bytes | bytearray = stable_memory
+        self.stable: PageMap | PageDelta = stable_memory  # a PageDelta once written
         self.stable_written = False
 
     # --- execution context ---------------------------------------------------------------

@@ -202,13 +202,13 @@ class MiscApi(ApiBase):
         self.log(self.read_heap("ic0.debug_print", src, min(size, MAX_LOG_MESSAGE)))
 
     def trap(self, src: int, size: int) -> None:
-        """Log the message and trap with it."""
+        """Log the message (as the IC does, `[TRAP]: <message>`) and trap with it."""
         _, length = self._heap()
         if src + size > length:
             raw = b"(trap message out of memory bounds)"
         else:
             raw = self.read_heap("ic0.trap", src, size)
-        self.log(raw)
+        self.log(b"[TRAP]: " + (raw or b"(no message)"))  # the IC's trap log record
         text = raw.decode("utf-8", errors="replace")
         raise HostTrap(
             Trap(TrapKind.CANISTER_TRAP, f"Canister called `ic0.trap` with message: '{text}'")

@@ -2,9 +2,10 @@
 
 Spec: IC interface spec 0.66.0, The System API › Stable memory.
 
-Stable memory is held as the `bytes` of the canister's state and copied into a
-`bytearray` on the first write or grow of the execution (copy on write), so executions
-that only read it copy nothing. Growth beyond `MAX_STABLE_MEMORY` returns -1; the 32-bit
+Stable memory is the `PageMap` of the canister's state; the first write or grow of an
+execution wraps it in a `PageDelta`, which keeps only the pages written (copy on write
+per 4 KiB page), so executions that only read it copy nothing and the new version shares
+every unchanged page. Growth beyond `MAX_STABLE_MEMORY` returns -1; the 32-bit
 API returns -1 when the new size would exceed 4 GiB and traps once the memory is larger
 than that. Reads and writes out of bounds trap.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 
+from replica_core.execution.page_map import PageDelta
 from replica_core.execution.system_api.base import MAX_STABLE_MEMORY, PAGE_SIZE, ApiBase
 
 __all__ = ["StableApi"]
@@ -26,10 +28,10 @@ class StableApi(ApiBase):
 
     __slots__ = ()
 
-    def _writable(self) -> bytearray:
+    def _writable(self) -> PageDelta:
         stable = self.stable
-        if not isinstance(stable, bytearray):
-            stable = self.stable = bytearray(stable)
+        if not isinstance(stable, PageDelta):
+            stable = self.stable = PageDelta(stable)
         self.stable_written = True
         return stable
 
@@ -38,7 +40,7 @@ class StableApi(ApiBase):
         if new_pages and (old_pages + new_pages) * PAGE_SIZE > limit:
             return -1
         if new_pages:
-            self._writable().extend(bytes(new_pages * PAGE_SIZE))
+            self._writable().grow((old_pages + new_pages) * PAGE_SIZE)
         return old_pages
 
     def _read(self, dst: int, offset: int, size: int) -> None:
@@ -48,15 +50,14 @@ class StableApi(ApiBase):
         address = self._heap_range("ic0.stable64_read", dst, size)
         self.charge(size)
         if size:
-            chunk = stable[offset : offset + size]
-            ctypes.memmove(address, chunk if isinstance(chunk, bytes) else bytes(chunk), size)
+            ctypes.memmove(address, stable.read(offset, size), size)
 
     def _write(self, offset: int, src: int, size: int) -> None:
         if offset + size > len(self.stable):
             raise self.canister_trap("stable memory out of bounds")
         data = self.read_heap("ic0.stable64_write", src, size)
         if size:
-            self._writable()[offset : offset + size] = data
+            self._writable().write(offset, data)
 
     # --- 64-bit API ----------------------------------------------------------------------
 

@@ -125,7 +125,7 @@ def test_trap_rolls_back_state_but_keeps_logs_and_instructions(wat_canister):
     assert outcome.trap.kind is TrapKind.CANISTER_TRAP
     assert outcome.trap.message == "Canister trapped: unreachable"
     assert outcome.state is None and outcome.response is None
-    assert [r.content for r in outcome.logs] == [b"before trap"]
+    assert [r.content for r in outcome.logs] == [b"before trap", b"[TRAP]: unreachable"]
     assert outcome.instructions > 0
     assert canister.state is before and before.globals == (0,)
 

@@ -204,7 +204,7 @@ def test_trap_logs_the_message_and_traps_with_it(wat_canister):
     assert outcome.trap is not None
     assert outcome.trap.kind is TrapKind.CANISTER_TRAP
     assert outcome.trap.message == "Canister called `ic0.trap` with message: 'message'"
-    assert [r.content for r in outcome.logs] == [b"message"]
+    assert [r.content for r in outcome.logs] == [b"[TRAP]: message"]
     out_of_bounds = wat_canister(DEBUG).update("trap_oob")
     assert out_of_bounds.trap is not None
     assert "(trap message out of memory bounds)" in out_of_bounds.trap.message

@@ -73,7 +73,7 @@ def test_stable_memory_changes_are_rolled_back_on_trap(wat_canister):
     )
     outcome = canister.update("grow_then_trap")
     assert outcome.trap is not None
-    assert canister.state.stable_memory == b""
+    assert bytes(canister.state.stable_memory) == b""
 
 
 def test_stable_memory_is_available_in_the_start_function(wat_canister):
@@ -122,4 +122,4 @@ def test_stable_memory_calls_are_allowed_in_queries_but_not_persisted(wat_canist
     canister = wat_canister(STABLE32)
     outcome = canister.run(EntryKind.UPDATE, Context.NRQ, "grow")
     assert i64(outcome) == 0 and outcome.state is None
-    assert canister.state.stable_memory == b""
+    assert bytes(canister.state.stable_memory) == b""

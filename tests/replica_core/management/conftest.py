@@ -103,9 +103,12 @@ class FakeContext:
             wasm_memory_limit=canister.settings.wasm_memory_limit,
         )
 
-    def charge_instructions(self, canister: CanisterState, instructions: int) -> None:
+    def charge_instructions(
+        self, canister: CanisterState, instructions: int, *, wasm64: bool = False
+    ) -> None:
         self.instructions_charged += instructions
-        canister.balance -= min(self.fees.execution_cost(instructions), canister.balance)
+        cost = self.fees.execution_cost(instructions, wasm64=wasm64)
+        canister.balance -= min(cost, canister.balance)
 
     def open_call_contexts(self, canister_id: Principal) -> int:
         return self.open_contexts.get(canister_id, 0)

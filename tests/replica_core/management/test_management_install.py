@@ -154,7 +154,7 @@ def test_reinstall_replaces_state_and_clears_logs_and_certified_data(ctx):
     )
     assert install(ctx, canister, EMPTY, {"reinstall": None}) == ()
     assert canister.certified_data == b"" and canister.logs == []
-    assert canister.execution.stable_memory == b""
+    assert bytes(canister.execution.stable_memory) == b""
     assert canister.next_log_idx == 1  # indices keep counting
 
 
@@ -181,7 +181,7 @@ def test_upgrade_of_empty_canister_is_rejected(ctx):
 def test_trap_in_pre_upgrade_fails_unless_skipped(ctx):
     canister = ctx.create()
     install(ctx, canister)
-    heap = bytearray(canister.execution.heap)
+    heap = bytearray(bytes(canister.execution.heap))
     heap[101] = 1
     canister.execution = canister.execution.__class__(bytes(heap), canister.execution.globals, b"")
     failed = install(ctx, canister, PLAIN, {"upgrade": []}, b"x")
@@ -189,7 +189,7 @@ def test_trap_in_pre_upgrade_fails_unless_skipped(ctx):
     assert canister.version == 1
     skip = {"upgrade": [{"skip_pre_upgrade": [True], "wasm_memory_persistence": []}]}
     assert install(ctx, canister, PLAIN, skip, b"x") == ()
-    assert canister.execution.stable_memory == b""
+    assert bytes(canister.execution.stable_memory) == b""
 
 
 def test_upgrade_with_keep_preserves_the_heap(ctx):
