@@ -20,13 +20,16 @@ What runs, in one invocation, against real servers on 127.0.0.1 (uvicorn, the sa
 5. Latency at half the measured update rate: `wrk2` is not in Debian, so an open-loop paced
    generator here (asyncio, raw HTTP/1.1 keep-alive, `--connections` connections) sends
    request i at t0 + i/rate and measures from that scheduled time (no coordinated omission).
-6. A final `get` query checks the counter equals the number of distinct calls answered.
+6. A final `get` query checks the counter is at least the number of calls answered with a
+   certificate (calls still in flight when wrk stops execute but are not counted).
 
     .venv/bin/python bench/http_bench.py                  # defaults: -t2 -c64 -d20s
     .venv/bin/python bench/http_bench.py --duration 10 --updates 30000 --queries 30000
+    .venv/bin/python bench/http_bench.py --py-spy PATH/py-spy --profile-dir /tmp/prof
+        # also record the server under each icbox wrk run (collapsed stacks, all threads)
 
 The load generators share the 2-core machine with the server (as they would on a developer's
-laptop); `wrk` itself uses about a tenth of a core at these rates.
+laptop), so absolute numbers move with whatever else runs; compare ratios within one run.
 """
 
 from __future__ import annotations

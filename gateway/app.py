@@ -48,10 +48,6 @@ def create_app(
         if not run_rounds:
             yield
             return
-        import os as _os
-        if _os.environ.get("TP_POOL"):
-            from concurrent.futures import ThreadPoolExecutor as _T
-            asyncio.get_running_loop().set_default_executor(_T(int(_os.environ["TP_POOL"])))
         stop = asyncio.Event()
         runner = asyncio.create_task(subnet.run(stop), name="icbox-round-loop")
         try:
