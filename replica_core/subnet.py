@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import random
 import threading
 import time as _time
@@ -54,6 +55,8 @@ from replica_core.scheduler import (
 from replica_core.store.interface import CertifiedState, Store
 from replica_core.store.memory import copy_canister
 from replica_core.types import RequestId
+
+_log = logging.getLogger("icbox.subnet")
 
 __all__ = [
     "Clock",
@@ -271,6 +274,7 @@ class Subnet:
         # together (a reply is seen only once its round is certified and committed)
         self._lock = threading.Lock()
         self._round_lock = threading.Lock()
+        self._failed = False  # a round raised: no more rounds run (see `run`)
         # (impl) `wait` futures by request id, resolved (on their event loops) by the round
         # that certifies a terminal status; and the runner's wake-up, set by `submit`
         self._waiters: dict[RequestId, list[asyncio.Future[None]]] = {}
@@ -482,7 +486,16 @@ class Subnet:
         try:
             while not stop.is_set():
                 wake.clear()
-                await loop.run_in_executor(rounds, self.execute_round)
+                try:
+                    await loop.run_in_executor(rounds, self.execute_round)
+                except Exception:
+                    # A round that raises is a bug in icbox, not in a canister (canister
+                    # failures are values). Its changes were never committed; running more
+                    # rounds on top of a half-applied one could commit corrupted state, so
+                    # stop executing, say why, and report it in the status (impl).
+                    _log.exception("round %d failed; no further rounds will run", self._height())
+                    self._failed = True
+                    return
                 if not self._pending and not stop.is_set():
                     try:
                         await asyncio.wait_for(wake.wait(), self.config.round_interval)
@@ -568,7 +581,14 @@ class Subnet:
         return self._certificate(paths)
 
     def status(self) -> Status:
-        return Status(self.keys.root.public_key_der, certified_height=self._certified.height)
+        return Status(
+            self.keys.root.public_key_der,
+            certified_height=self._certified.height,
+            replica_health_status="stalled" if self._failed else "healthy",
+        )
+
+    def _height(self) -> int:
+        return self.state.metadata.height
 
     @property
     def root_key(self) -> bytes:
