@@ -27,15 +27,12 @@ from replica_core.certification.hash_tree import (
     EMPTY,
     Fork,
     HashTree,
-    LabeledTree,
-    Node,
     Pruned,
-    _hashed,
     _label,
     _sha256,
-    _Wanted,
     reconstruct,
 )
+from replica_core.certification.labeled_tree import LabeledTree, Node, _hashed, _Wanted
 from replica_core.errors import HashTreeError
 
 __all__ = ["SLOT_BITS", "ShardedLabeledTree", "slot_of"]

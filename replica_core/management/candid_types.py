@@ -7,7 +7,8 @@ Every method of `aaaaa-aa` takes exactly one Candid argument (a record, or nothi
 `raw_rand`/`list_canisters`) and returns zero or one value. `decode_arg` coerces the caller's
 bytes to the method's argument type (so subtyping rules apply: unknown record fields are
 ignored, missing `opt` fields read as `[]`), and `encode_result` encodes a reply at the
-method's result types. The parsed interface is built once per process (an immutable value).
+method's result types. A caller's side is the inverse pair: `encode_arg` and
+`decode_result`. The parsed interface is built once per process (an immutable value).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ __all__ = [
     "IC_DID_PATH",
     "arg_types",
     "decode_arg",
+    "decode_result",
+    "encode_arg",
     "encode_result",
     "interface",
     "method_type",
@@ -91,3 +94,15 @@ def decode_arg(method: str, arg: bytes) -> Any:
 def encode_result(method: str, *values: Any) -> bytes:
     """Encode the reply of `method` from its result values (none for `-> ()`)."""
     return encode(result_types(method), values)
+
+
+def encode_arg(method: str, value: Any = None) -> bytes:
+    """Encode the argument of a call to `method` (`value` is ignored for methods without one)."""
+    types = arg_types(method)
+    return encode(types, [value] if types else [])
+
+
+def decode_result(method: str, payload: bytes) -> Any:
+    """Decode the reply of `method`: its one result value, or `()` for `-> ()`."""
+    values = decode(payload, result_types(method))
+    return values[0] if values else ()

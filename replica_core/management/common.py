@@ -35,6 +35,7 @@ __all__ = [
     "change_origin",
     "check_sender_canister_version",
     "controlled",
+    "controlled_change",
     "controlled_or_admin",
     "opt",
     "record_change",
@@ -105,6 +106,21 @@ def check_sender_canister_version(
     if given != sender.version:
         return sender_canister_version_mismatch(given, sender.version)
     return None
+
+
+def controlled_change(
+    ctx: ManagementContext, args: Mapping[str, Any], caller: Principal, *, or_admin: bool = False
+) -> CanisterState | Reject:
+    """The canister of a call that changes it: `args["canister_id"]` checked by `controlled`
+    (or `controlled_or_admin`), then `check_sender_canister_version`, in that order."""
+    check = controlled_or_admin if or_admin else controlled
+    canister = check(ctx, args["canister_id"], caller)
+    if isinstance(canister, Reject):
+        return canister
+    mismatch = check_sender_canister_version(ctx, args, caller)
+    if mismatch is not None:
+        return mismatch
+    return canister
 
 
 def bump_version(canister: CanisterState) -> int:

@@ -50,7 +50,7 @@ from replica_core.management.common import (
     bump_version,
     check_sender_canister_version,
     controlled,
-    controlled_or_admin,
+    controlled_change,
     opt,
     record_change,
     reply,
@@ -171,26 +171,27 @@ def _instantiate(
     return _effects(run, EntryKind.START, outcome, outcome.state or blank)
 
 
+def _invalid_wasm(canister_id: Principal, error: InvalidModule) -> Reject:
+    """The IC's reject for a module that fails validation or compilation (IC0505)."""
+    return user_error(
+        ErrorCode.CANISTER_INVALID_WASM,
+        f"Error from Canister {canister_id.to_text()}: Canister's Wasm module is not "
+        f"valid: {error}",
+    )
+
+
 def _validate(canister_id: Principal, wasm: bytes) -> ValidatedModule | Reject:
     try:
         return validate_module(wasm)
     except InvalidModule as e:
-        return user_error(
-            ErrorCode.CANISTER_INVALID_WASM,
-            f"Error from Canister {canister_id.to_text()}: Canister's Wasm module is not "
-            f"valid: {e}",
-        )
+        return _invalid_wasm(canister_id, e)
 
 
 def _compile(ctx: ManagementContext, canister_id: Principal, wasm: bytes) -> object | Reject:
     try:
         return ctx.executor.compile(wasm)
     except InvalidModule as e:
-        return user_error(
-            ErrorCode.CANISTER_INVALID_WASM,
-            f"Error from Canister {canister_id.to_text()}: Canister's Wasm module is not "
-            f"valid: {e}",
-        )
+        return _invalid_wasm(canister_id, e)
 
 
 def _check_cycles(ctx: ManagementContext, canister: CanisterState, is_64: bool) -> Reject | None:
@@ -359,12 +360,9 @@ def install_code(
     ctx: ManagementContext, args: dict[str, Any], caller: Principal, cycles: int
 ) -> Reply | Reject:
     """Install, reinstall or upgrade the canister's code (controllers only)."""
-    canister = controlled(ctx, args["canister_id"], caller)
+    canister = controlled_change(ctx, args, caller)
     if isinstance(canister, Reject):
         return canister
-    mismatch = check_sender_canister_version(ctx, args, caller)
-    if mismatch is not None:
-        return mismatch
     return _install(ctx, canister, args["mode"], args["wasm_module"], args["arg"], caller, args)
 
 
@@ -426,13 +424,9 @@ def uninstall_code(
     ctx: ManagementContext, args: dict[str, Any], caller: Principal, cycles: int
 ) -> Reply | Reject:
     """Remove code and state; every open call context of the canister is rejected."""
-    canister_id: Principal = args["canister_id"]
-    canister = controlled_or_admin(ctx, canister_id, caller)
+    canister = controlled_change(ctx, args, caller, or_admin=True)
     if isinstance(canister, Reject):
         return canister
-    mismatch = check_sender_canister_version(ctx, args, caller)
-    if mismatch is not None:
-        return mismatch
     uninstall(ctx, canister, caller, args)
     return reply("uninstall_code")
 

@@ -31,8 +31,7 @@ from replica_core.execution.interface import Reply
 from replica_core.execution.validation import InvalidModule, validate_module
 from replica_core.management.common import (
     bump_version,
-    check_sender_canister_version,
-    controlled,
+    controlled_change,
     opt,
     record_change,
     reply,
@@ -77,6 +76,43 @@ _U64 = (1 << 64) - 1
 _U128 = (1 << 128) - 1
 
 
+_BOUNDED_SETTINGS: tuple[tuple[str, int, str], ...] = (
+    ("compute_allocation", 100, "ComputeAllocation expected to be in the range [0..100], got "),
+    (
+        "memory_allocation",
+        _U64,
+        f"MemoryAllocation expected to be in the range [0..{_U64}], got ",
+    ),
+    (
+        "freezing_threshold",
+        _U64,
+        "Freezing threshold expected to be in the range of [0..2^64-1], got ",
+    ),
+    (
+        "reserved_cycles_limit",
+        _U128,
+        "Reserved cycles limit expected to be in the range of [0..2^128-1], got ",
+    ),
+    (
+        "minimum_incoming_canister_call_cycles",
+        _U128,
+        "Minimum incoming canister call cycles expected to be in the range of [0..2^128-1], got ",
+    ),
+    (
+        "wasm_memory_limit",
+        MAX_WASM_MEMORY_LIMIT,
+        "Wasm memory limit expected to be in the range of [0..2^64-1], got ",
+    ),
+    (
+        "wasm_memory_threshold",
+        _U64,
+        "Wasm memory threshold expected to be in the range of [0..2^64-1], got ",
+    ),
+)
+"""The numeric settings, in the IC's checking order: field, largest allowed value, and the
+start of the IC's contract-violation message (the value follows, printed as a `nat`)."""
+
+
 def _nat(n: int) -> str:
     """How the IC prints a Candid `nat` in messages (`1_000`)."""
     return f"{n:_}"
@@ -111,59 +147,12 @@ def parse_settings(
 ) -> CanisterSettings | Reject:
     """Apply a Candid `canister_settings` to `current`: omitted fields stay unchanged."""
     changes: dict[str, object] = {}
-    compute = opt(raw.get("compute_allocation", []))
-    if compute is not None:
-        if compute > 100:
-            return _contract(
-                f"ComputeAllocation expected to be in the range [0..100], got {_nat(compute)}"
-            )
-        changes["compute_allocation"] = compute
-    memory = opt(raw.get("memory_allocation", []))
-    if memory is not None:
-        if memory > _U64:
-            return _contract(
-                f"MemoryAllocation expected to be in the range [0..{_U64}], got {_nat(memory)}"
-            )
-        changes["memory_allocation"] = memory
-    freezing = opt(raw.get("freezing_threshold", []))
-    if freezing is not None:
-        if freezing > _U64:
-            return _contract(
-                "Freezing threshold expected to be in the range of [0..2^64-1], got "
-                + _nat(freezing)
-            )
-        changes["freezing_threshold"] = freezing
-    reserved_limit = opt(raw.get("reserved_cycles_limit", []))
-    if reserved_limit is not None:
-        if reserved_limit > _U128:
-            return _contract(
-                "Reserved cycles limit expected to be in the range of [0..2^128-1], got "
-                + _nat(reserved_limit)
-            )
-        changes["reserved_cycles_limit"] = reserved_limit
-    min_cycles = opt(raw.get("minimum_incoming_canister_call_cycles", []))
-    if min_cycles is not None:
-        if min_cycles > _U128:
-            return _contract(
-                "Minimum incoming canister call cycles expected to be in the range of "
-                f"[0..2^128-1], got {_nat(min_cycles)}"
-            )
-        changes["minimum_incoming_canister_call_cycles"] = min_cycles
-    limit = opt(raw.get("wasm_memory_limit", []))
-    if limit is not None:
-        if limit > MAX_WASM_MEMORY_LIMIT:
-            return _contract(
-                f"Wasm memory limit expected to be in the range of [0..2^64-1], got {_nat(limit)}"
-            )
-        changes["wasm_memory_limit"] = limit
-    threshold = opt(raw.get("wasm_memory_threshold", []))
-    if threshold is not None:
-        if threshold > _U64:
-            return _contract(
-                "Wasm memory threshold expected to be in the range of [0..2^64-1], got "
-                + _nat(threshold)
-            )
-        changes["wasm_memory_threshold"] = threshold
+    for field, bound, message in _BOUNDED_SETTINGS:
+        value = opt(raw.get(field, []))
+        if value is not None:
+            if value > bound:
+                return _contract(message + _nat(value))
+            changes[field] = value
     env = opt(raw.get("environment_variables", []))
     if env is not None:
         pairs = [(e["name"], e["value"]) for e in env]
@@ -248,12 +237,9 @@ def update_settings(
     ctx: ManagementContext, args: dict[str, Any], caller: Principal, cycles: int
 ) -> Reply | Reject:
     """Change the settings given; a controllers change is recorded in the history."""
-    canister = controlled(ctx, args["canister_id"], caller)
+    canister = controlled_change(ctx, args, caller)
     if isinstance(canister, Reject):
         return canister
-    mismatch = check_sender_canister_version(ctx, args, caller)
-    if mismatch is not None:
-        return mismatch
     settings = parse_settings(args["settings"], canister.settings, canister.reserved_balance)
     if isinstance(settings, Reject):
         return settings

@@ -23,8 +23,8 @@ from replica_core.errors import InvalidPrincipal, Reject
 from replica_core.execution.interface import ExecutionState, Reply
 from replica_core.management.common import (
     bump_version,
-    check_sender_canister_version,
     controlled,
+    controlled_change,
     opt,
     record_change,
     reply,
@@ -130,12 +130,9 @@ def take_canister_snapshot(
 ) -> Reply | Reject:
     """Save the canister's code and state; optionally replace a snapshot, then uninstall."""
     canister_id: Principal = args["canister_id"]
-    canister = controlled(ctx, canister_id, caller)
+    canister = controlled_change(ctx, args, caller)
     if isinstance(canister, Reject):
         return canister
-    mismatch = check_sender_canister_version(ctx, args, caller)
-    if mismatch is not None:
-        return mismatch
     replace = opt(args.get("replace_snapshot", []))
     if replace is not None:
         replaced = _owned(canister, replace)
@@ -182,12 +179,9 @@ def load_canister_snapshot(
 ) -> Reply | Reject:
     """Restore a snapshot of this canister, or of another canister the caller also controls."""
     canister_id: Principal = args["canister_id"]
-    canister = controlled(ctx, canister_id, caller)
+    canister = controlled_change(ctx, args, caller)
     if isinstance(canister, Reject):
         return canister
-    mismatch = check_sender_canister_version(ctx, args, caller)
-    if mismatch is not None:
-        return mismatch
     snapshot_id: bytes = args["snapshot_id"]
     source_id = snapshot_canister_id(snapshot_id)
     if source_id is None:

@@ -14,11 +14,11 @@ import pytest
 
 from gateway.app import create_app
 from replica_core import cbor
-from replica_core.candid import decode, encode
 from replica_core.certification.certificate import Certificate, lookup, verify_certificate
 from replica_core.certification.hash_tree import Found
 from replica_core.crypto.signers import Ed25519Signer, build_envelope
-from replica_core.management.candid_types import arg_types, result_types
+from replica_core.management.candid_types import decode_result as mgmt_result
+from replica_core.management.candid_types import encode_arg as mgmt_arg
 from replica_core.principal import Principal
 from replica_core.request_id import request_id
 from replica_core.store.memory import MemoryStore
@@ -31,15 +31,6 @@ COUNTER_WASM = (
     Path(__file__).resolve().parents[1] / "canisters" / "build" / "base" / "counter.wasm"
 ).read_bytes()
 CBOR_HEADERS = {"content-type": "application/cbor"}
-
-
-def mgmt_arg(method: str, value: Any) -> bytes:
-    types = arg_types(method)
-    return encode(types, [value] if types else [])
-
-
-def mgmt_result(method: str, payload: bytes) -> Any:
-    return decode(payload, result_types(method))[0]
 
 
 @dataclass

@@ -12,25 +12,23 @@ that `hooks` (query) returns.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from typing import Any
 
 import wasmtime
 
-from replica_core.candid import decode, encode
 from replica_core.ingress_history import IngressState, IngressStatus
 from replica_core.management import effective_canister_id
-from replica_core.management.candid_types import arg_types, result_types
-from replica_core.messages import Ingress
+from replica_core.management.candid_types import decode_result, encode_arg
 from replica_core.principal import Principal
 from replica_core.store.memory import MemoryStore
 from replica_core.subnet import FakeClock, Subnet, SubnetConfig
 from replica_core.types import RequestId
+from tests.replica_core.subnet_fixtures import SEC as SEC  # re-exported for the gap tests
+from tests.replica_core.subnet_fixtures import ingress
 
 USER = Principal.self_authenticating(b"\x30\x2a" + b"g" * 42)
 MGMT = Principal.management_canister()
-SEC = 1_000_000_000
 
 _CALL_BODY = """
     (local $n i32)
@@ -126,8 +124,6 @@ CALLER_WAT = f"""(module
 """
 CALLER_WASM = wasmtime.wat2wasm(CALLER_WAT)
 
-_nonce = iter(range(10**9))
-
 
 def make_subnet(seed: int = 3, **config: Any) -> Subnet:
     return Subnet(MemoryStore(), FakeClock(), random.Random(seed), SubnetConfig(**config))
@@ -143,11 +139,17 @@ def submit(
     effective: Principal | None = None,
     expiry_s: int = 240,
 ) -> RequestId:
-    rid = RequestId(hashlib.sha256(f"{receiver}/{method}/{next(_nonce)}".encode()).digest())
-    subnet.submit(
-        Ingress(rid, sender, receiver, method, arg, subnet.clock.now() + expiry_s * SEC, effective)
+    msg = ingress(
+        subnet.clock.now(),
+        receiver,
+        method,
+        arg,
+        sender=sender,
+        effective=effective,
+        expiry_s=expiry_s,
     )
-    return rid
+    subnet.submit(msg)
+    return msg.request_id
 
 
 def call(
@@ -163,14 +165,12 @@ def call(
 
 def manage(subnet: Subnet, method: str, value: object, *, sender: Principal = USER) -> Any:
     """An ingress call to aaaaa-aa: the decoded reply, or the `Reject`."""
-    types = arg_types(method)
-    arg = encode(types, [value] if types else [])
+    arg = encode_arg(method, value)
     status = call(
         subnet, MGMT, method, arg, sender=sender, effective=effective_canister_id(method, arg)
     )
     if status.state is IngressState.REPLIED:
-        values = decode(status.reply, result_types(method))
-        return values[0] if values else ()
+        return decode_result(method, status.reply)
     assert status.reject is not None, status
     return status.reject
 

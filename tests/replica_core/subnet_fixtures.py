@@ -25,7 +25,7 @@ from replica_core.candid.types import Func, unroll
 from replica_core.errors import Reject
 from replica_core.execution.interface import Reply
 from replica_core.ingress_history import IngressState, IngressStatus
-from replica_core.management.candid_types import arg_types, result_types
+from replica_core.management.candid_types import decode_result, encode_arg
 from replica_core.management_context import Executor
 from replica_core.messages import Ingress
 from replica_core.principal import Principal
@@ -142,6 +142,21 @@ class RecordingExecutor:
 _nonce = itertools.count()
 
 
+def ingress(
+    now: int,
+    receiver: Principal,
+    method: str,
+    arg: bytes,
+    *,
+    sender: Principal,
+    effective: Principal | None = None,
+    expiry_s: int = 240,
+) -> Ingress:
+    """An ingress message with a fresh request id, expiring `expiry_s` seconds after `now`."""
+    rid = RequestId(hashlib.sha256(f"{receiver}/{method}/{next(_nonce)}".encode()).digest())
+    return Ingress(rid, sender, receiver, method, arg, now + expiry_s * SEC, effective)
+
+
 @dataclass
 class Outcome:
     """The terminal status of a call as a client sees it."""
@@ -177,16 +192,13 @@ class Client:
         effective: Principal | None = None,
         sender: Principal | None = None,
     ) -> Ingress:
-        n = next(_nonce)
-        rid = RequestId(hashlib.sha256(f"{receiver}/{method}/{n}".encode()).digest())
-        msg = Ingress(
-            rid,
-            sender or self.sender,
+        msg = ingress(
+            self.clock.now(),
             receiver,
             method,
             arg,
-            self.clock.now() + 240 * SEC,
-            effective,
+            sender=sender or self.sender,
+            effective=effective,
         )
         self.subnet.submit(msg)
         self.sent.append(msg)
@@ -212,22 +224,19 @@ class Client:
         self, method: str, arg: dict[str, Any] | None, *, sender: Principal | None = None
     ) -> Any:
         """Call `aaaaa-aa` by ingress; the decoded reply value, or the `Reject`."""
-        types = arg_types(method)
-        raw = encode(types, [arg] if types else [])
+        raw = encode_arg(method, arg)
         effective = arg.get("canister_id") if arg else None
         out = self.settle(self.submit(MANAGEMENT, method, raw, effective=effective, sender=sender))
         if not out.replied:
             return out.reject
         assert out.status.reply is not None
-        values = decode(out.status.reply, result_types(method))
-        return values[0] if values else ()
+        return decode_result(method, out.status.reply)
 
     def management_query(self, method: str, arg: dict[str, Any]) -> Any:
-        raw = encode(arg_types(method), [arg])
-        result = self.subnet.query(MANAGEMENT, method, raw, self.sender)
+        result = self.subnet.query(MANAGEMENT, method, encode_arg(method, arg), self.sender)
         if isinstance(result, Reject):
             return result
-        return decode(result.payload, result_types(method))[0]
+        return decode_result(method, result.payload)
 
     def create(self, cycles: int = 10**14, **settings: Any) -> Principal:
         raw_settings = {k: [v] for k, v in settings.items()}

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from replica_core.candid import decode, encode
 from replica_core.canister import CanisterSettings, CanisterState
 from replica_core.cycles import APPLICATION_SUBNET_FEES, FeeTable, freezing_limit
 from replica_core.errors import Reject
@@ -18,7 +17,7 @@ from replica_core.execution.interface import (
     Reply,
 )
 from replica_core.management import dispatch
-from replica_core.management.candid_types import arg_types, result_types
+from replica_core.management.candid_types import decode_result, encode_arg
 from replica_core.principal import CanisterRange, Principal
 from replica_core.subnet import SandboxExecutor
 
@@ -143,12 +142,9 @@ def _call(
     """Call `method` with a Candid-encoded `arg`; the decoded reply value, or the reject."""
     if ingress is not None:
         self.is_ingress = ingress
-    types = arg_types(method)
-    raw = encode(types, [] if not types else [arg])
-    result = dispatch(self, method, raw, caller, cycles)
+    result = dispatch(self, method, encode_arg(method, arg), caller, cycles)
     if isinstance(result, Reply):
-        values = decode(result.payload, result_types(method))
-        return values[0] if values else ()
+        return decode_result(method, result.payload)
     return result
 
 

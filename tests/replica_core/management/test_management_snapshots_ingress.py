@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import wasmtime
 
-from replica_core.candid import encode
 from replica_core.errors import Reject
 from replica_core.management import effective_canister_id, ingress_allowed
-from replica_core.management.candid_types import arg_types
+from replica_core.management.candid_types import encode_arg
 from replica_core.management.snapshots import MAX_SNAPSHOTS
 from replica_core.principal import Principal
 
@@ -139,21 +138,17 @@ def test_list_snapshots_by_non_controller_is_rejected(ctx):
     assert isinstance(result, Reject) and result.error_code == "IC0512"
 
 
-def _arg(method, value):
-    return encode(arg_types(method), [value] if arg_types(method) else [])
-
-
 def test_ingress_admission_follows_the_ic(ctx):
     canister = ctx.create()
     cid = canister.canister_id
-    status = _arg("canister_status", {"canister_id": cid})
+    status = encode_arg("canister_status", {"canister_id": cid})
     assert ingress_allowed("canister_status", status, ctx.USER, ctx.canisters) is None
     denied = ingress_allowed("canister_status", status, ctx.OTHER, ctx.canisters)
     assert denied.error_code == "IC0512"
     assert denied.message == (
         f"Only controllers of canister {cid.to_text()} can call ic00 method canister_status"
     )
-    stop = _arg("stop_canister", {"canister_id": cid})
+    stop = encode_arg("stop_canister", {"canister_id": cid})
     assert (
         ingress_allowed("stop_canister", stop, ctx.OTHER, ctx, subnet_admins=(ctx.OTHER,)) is None
     )
@@ -166,7 +161,10 @@ def test_ingress_admission_follows_the_ic(ctx):
     assert bad.error_code == "IC0408"
     gone = Principal.from_canister_index(777)
     missing = ingress_allowed(
-        "start_canister", _arg("start_canister", {"canister_id": gone}), ctx.USER, ctx.get_canister
+        "start_canister",
+        encode_arg("start_canister", {"canister_id": gone}),
+        ctx.USER,
+        ctx.get_canister,
     )
     assert missing.error_code == "IC0301"
     assert ingress_allowed("provisional_create_canister_with_cycles", b"", ctx.OTHER, {}) is None
@@ -179,7 +177,7 @@ def test_effective_canister_id_of_management_calls(ctx):
     assert (
         effective_canister_id(
             "install_code",
-            _arg(
+            encode_arg(
                 "install_code",
                 {
                     "mode": {"install": None},
@@ -192,7 +190,7 @@ def test_effective_canister_id_of_management_calls(ctx):
         )
         == cid
     )
-    chunked = _arg(
+    chunked = encode_arg(
         "install_chunked_code",
         {
             "mode": {"install": None},
@@ -205,8 +203,8 @@ def test_effective_canister_id_of_management_calls(ctx):
         },
     )
     assert effective_canister_id("install_chunked_code", chunked) == cid
-    create = _arg("provisional_create_canister_with_cycles", {"specified_id": [cid]})
+    create = encode_arg("provisional_create_canister_with_cycles", {"specified_id": [cid]})
     assert effective_canister_id("provisional_create_canister_with_cycles", create) == cid
-    assert effective_canister_id("raw_rand", _arg("raw_rand", None)) is None
+    assert effective_canister_id("raw_rand", encode_arg("raw_rand", None)) is None
     assert effective_canister_id("start_canister", b"junk") is None
     assert effective_canister_id("no_such_method", b"") is None

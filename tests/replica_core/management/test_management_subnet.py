@@ -13,12 +13,13 @@ from replica_core.candid import NAT, decode, encode
 from replica_core.canister import CanisterStatus
 from replica_core.ingress_history import IngressState
 from replica_core.management import effective_canister_id
-from replica_core.management.candid_types import arg_types, result_types
+from replica_core.management.candid_types import arg_types, decode_result, encode_arg, result_types
 from replica_core.messages import Ingress
 from replica_core.principal import Principal
 from replica_core.store.memory import MemoryStore
 from replica_core.subnet import FakeClock, Subnet
 from replica_core.types import RequestId
+from tests.replica_core.gaps_fixtures import call
 
 USER = Principal.self_authenticating(b"\x30\x2a" + b"m" * 42)
 MGMT = Principal.management_canister()
@@ -32,30 +33,16 @@ COUNTER = wasmtime.wat2wasm(
         (call $append (i32.const 0) (i32.const 1))
         (call $reply)))"""
 )
-_nonce = iter(range(10**9))
 
 
 def manage(subnet: Subnet, method: str, value: object):
     """Submit an ingress call to aaaaa-aa, run a round, return (state, decoded reply or reject)."""
-    types = arg_types(method)
-    arg = encode(types, [value] if types else [])
-    rid = RequestId(hashlib.sha256(f"{method}/{next(_nonce)}".encode()).digest())
-    msg = Ingress(
-        rid,
-        USER,
-        MGMT,
-        method,
-        arg,
-        subnet.clock.now() + 240 * 10**9,
-        effective_canister_id(method, arg),
+    arg = encode_arg(method, value)
+    status = call(
+        subnet, MGMT, method, arg, sender=USER, effective=effective_canister_id(method, arg)
     )
-    subnet.submit(msg)
-    subnet.tick()
-    status = subnet.request_status(rid)
-    assert status is not None
     if status.state is IngressState.REPLIED:
-        values = decode(status.reply, result_types(method))
-        return status.state, values[0] if values else ()
+        return status.state, decode_result(method, status.reply)
     return status.state, status.reject
 
 
