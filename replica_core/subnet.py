@@ -37,12 +37,14 @@ from replica_core.certification.state_tree import StateTree, SubnetInfo, subnet_
 from replica_core.composite_query import CompositeQueryEngine
 from replica_core.cycles import APPLICATION_SUBNET_FEES, FeeTable, memory_usage
 from replica_core.errors import AuthenticationError, Reject
+from replica_core.execution.instruction_costs import MAX_INSTRUCTIONS_INSPECT_MESSAGE
 from replica_core.execution.interface import Context, EntryCall, EntryKind, Reply
 from replica_core.ingress_history import IngressStatus
 from replica_core.keys import SubnetKeys
 from replica_core.management_context import Executor, RoundManagementContext
 from replica_core.messages import Ingress
 from replica_core.principal import CanisterRange, Principal
+from replica_core.query_cache import QueryCache, QueryKey, QueryRecord, module_reads_time
 from replica_core.replicated_state import ReplicatedState
 from replica_core.scheduler import (
     Batch,
@@ -279,6 +281,8 @@ class Subnet:
         # that certifies a terminal status; and the runner's wake-up, set by `submit`
         self._waiters: dict[RequestId, list[asyncio.Future[None]]] = {}
         self._wake: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+        # (impl) replies of repeated queries, valid while their canisters are unchanged
+        self.query_cache = QueryCache()
         for cid, canister in self.state.canisters.items():
             self.tree.update_canister(cid, canister)
         for rid, status in self.state.ingress.entries.items():
@@ -357,7 +361,7 @@ class Subnet:
             method_name=ingress.method_name,
             arg=ingress.arg,
             caller=ingress.sender,
-            instruction_limit=200_000_000,
+            instruction_limit=MAX_INSTRUCTIONS_INSPECT_MESSAGE,
         )
         outcome = self._run_readonly(canister, call)
         if outcome.trap is not None:
@@ -412,6 +416,8 @@ class Subnet:
             delta.certified = CertifiedState(
                 certified.height, certified.time, certified.tree.root_hash, certified.signature
             )
+            # before the state is published: no query on it may hit an entry it made stale
+            self.query_cache.canisters_changed(certified.height, dirty | deleted)
             with self._lock:
                 self.store.commit(delta)
                 self._certified = certified
@@ -509,29 +515,60 @@ class Subnet:
     def query(
         self, canister_id: Principal, method_name: str, arg: bytes, sender: Principal
     ) -> Reply | Reject:
-        """Run a query method on the last certified state (nothing it changes is kept)."""
+        """Run a query method on the last certified state (nothing it changes is kept).
+
+        (impl) A reply is kept in `query_cache` and answers the same query again, without
+        running Wasm, while the canisters it depended on are unchanged (see query_cache.py).
+        """
         if canister_id.is_management_canister:
             return self._management_query(method_name, arg, sender)
+        certified = self._certified
+        key = QueryKey(canister_id, sender, method_name, arg)
+        cached = self.query_cache.get(key, certified.height, certified.time)
+        if cached is not None:
+            return cached
         info = getattr(self.executor, "validated", None)
+        record = QueryRecord()
+
+        def run(canister: CanisterState, wasm_state: Any, call: EntryCall, top_level: bool) -> Any:
+            outcome = self._run_query(canister, wasm_state, call, top_level, certified)
+            assert canister.module is not None
+            reads_time = module_reads_time(info(canister.module.wasm) if info else None)
+            record.executed(canister.canister_id, outcome, reads_time)
+            return outcome
+
+        def management(method: str, arg: bytes, caller: Principal) -> Reply | Reject:
+            record.called_management()
+            return self._management_query(method, arg, caller)
+
         engine = CompositeQueryEngine(
-            self._certified.canisters,
-            self._run_query,
-            self._management_query,
+            certified.canisters,
+            run,
+            management,
             (lambda c: info(c.module.wasm)) if info is not None else (lambda c: None),
             self.config.fees,
         )
-        return engine.query(canister_id, method_name, arg, sender)
+        result = engine.query(canister_id, method_name, arg, sender)
+        self.query_cache.put(key, result, record, certified.height, certified.time)
+        return result
 
     def _run_query(
-        self, canister: CanisterState, wasm_state: Any, call: EntryCall, top_level: bool
+        self,
+        canister: CanisterState,
+        wasm_state: Any,
+        call: EntryCall,
+        top_level: bool,
+        certified: _Certified | None = None,
     ) -> Any:
         """One execution of a query call graph on the certified state (nothing is kept)."""
         assert canister.module is not None
+        certified = certified if certified is not None else self._certified
         module = self.executor.compile(canister.module.wasm)
+        cert = self.data_certificate(canister.canister_id, certified) if top_level else None
         env = replace(
             self.scheduler.environment(canister, replicated=False),
-            time=self._certified.time,
-            data_certificate=self.data_certificate(canister.canister_id) if top_level else None,
+            time=certified.time,
+            data_certificate=cert,
         )
         return self.executor.execute(module, wasm_state, call, env)
 
@@ -552,9 +589,12 @@ class Subnet:
             else error_codes.did_not_reply(Principal.management_canister())
         )
 
-    def data_certificate(self, canister_id: Principal) -> bytes:
-        """A certificate revealing `/canister/<id>/certified_data` and `/time`."""
-        certified = self._certified
+    def data_certificate(
+        self, canister_id: Principal, certified: _Certified | None = None
+    ) -> bytes:
+        """A certificate revealing `/canister/<id>/certified_data` and `/time` (of the last
+        certified state, or of `certified`)."""
+        certified = certified if certified is not None else self._certified
         encoded = certified.data_certificates.get(canister_id)
         if encoded is None:
             paths = [[b"time"], [b"canister", canister_id.raw, b"certified_data"]]

@@ -70,7 +70,9 @@ MAX_WASM32_MEMORY = 4 * 1024**3  # resource-limits.md: Wasm heap 4 GiB (wasm32)
 MAX_WASM64_MEMORY = 6 * 1024**3  # resource-limits.md: Wasm heap 6 GiB (wasm64)
 INSTALL_INSTRUCTION_LIMIT = 300_000_000_000  # resource-limits.md: install/upgrade 300 B
 
-_OUT_OF_INSTRUCTIONS = "Canister exceeded the instruction limit for single message execution."
+_OUT_OF_INSTRUCTIONS = (
+    "Canister exceeded the limit of {limit} instructions for single message execution."
+)
 # Contexts whose state changes persist (the scheduler commits them) or, for composite
 # queries, are carried between the query's callbacks.
 _STATE_CONTEXTS = frozenset({"s", "I", "G", "U", "Ry", "Rt", "C", "T", "CQ", "CRy", "CRt", "CC"})
@@ -137,7 +139,9 @@ def execute(
     left = int(fast.global_get(store, counter, "i64")) - api.pending_charge
     instructions = budget if left < 0 else budget - left
     if left < 0:  # over budget, whatever else happened (as the IC classifies it)
-        trap = Trap(TrapKind.OUT_OF_INSTRUCTIONS, _OUT_OF_INSTRUCTIONS)
+        trap = Trap(
+            TrapKind.OUT_OF_INSTRUCTIONS, _OUT_OF_INSTRUCTIONS.format(limit=call.instruction_limit)
+        )
     heap_size = fast.memory_size(store, memory) if memory is not None else 0
     if trap is None and env.wasm_memory_limit and api.context in _MEMORY_LIMIT_CONTEXTS:
         if heap_size > env.wasm_memory_limit:

@@ -239,7 +239,8 @@ class ApiBase:
             raise HostTrap(
                 Trap(
                     TrapKind.OUT_OF_INSTRUCTIONS,
-                    "Canister exceeded the instruction limit for single message execution.",
+                    f"Canister exceeded the limit of {self.call.instruction_limit} "
+                    "instructions for single message execution.",
                 )
             )
 

@@ -169,7 +169,7 @@ def test_exceeding_the_instruction_limit_traps_as_out_of_instructions(wat_canist
     assert outcome.trap is not None
     assert outcome.trap.kind is TrapKind.OUT_OF_INSTRUCTIONS
     assert outcome.trap.message == (
-        "Canister exceeded the instruction limit for single message execution."
+        "Canister exceeded the limit of 100000 instructions for single message execution."
     )
     assert outcome.instructions == 100_000
 
