@@ -144,13 +144,16 @@ class QueryCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: QueryKey, height: int, time: int) -> Reply | None:
+    def get(
+        self, key: QueryKey, height: int, time: int, *, count_miss: bool = True
+    ) -> Reply | None:
         """The cached reply of `key` if it is still valid on the certified state `height`
-        (at certified `time`), else None (counted as a miss)."""
+        (at certified `time`), else None (counted as a miss unless `count_miss` is false: a
+        caller that will run the query, and so look again, counts it then)."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
-                self.misses += 1
+                self.misses += count_miss
                 return None
             if self._valid(entry, height, time):
                 self._entries.move_to_end(key)
@@ -158,7 +161,7 @@ class QueryCache:
                 return entry.result
             self._drop(key, entry)
             self.invalidations += 1
-            self.misses += 1
+            self.misses += count_miss
             return None
 
     def _valid(self, entry: _Entry, height: int, time: int) -> bool:

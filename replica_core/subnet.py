@@ -25,7 +25,7 @@ import random
 import threading
 import time as _time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -283,6 +283,9 @@ class Subnet:
         self._wake: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
         # (impl) replies of repeated queries, valid while their canisters are unchanged
         self.query_cache = QueryCache()
+        # (impl) queries running now, by (key, certified height): identical ones wait for them
+        self._flights: dict[tuple[QueryKey, int], Future[Reply | Reject]] = {}
+        self._flights_lock = threading.Lock()
         for cid, canister in self.state.canisters.items():
             self.tree.update_canister(cid, canister)
         for rid, status in self.state.ingress.entries.items():
@@ -512,6 +515,22 @@ class Subnet:
             stopping.cancel()
             rounds.shutdown(wait=False)
 
+    def cached_query(
+        self, canister_id: Principal, method_name: str, arg: bytes, sender: Principal
+    ) -> tuple[Reply, int] | None:
+        """(impl) The reply `query` would give from `query_cache` on the last certified state,
+        with that state's time; None if `query` has to run (a miss counts when it does).
+
+        No Wasm and no waiting, so the gateway tries it inline before handing a query to a
+        worker thread.
+        """
+        if canister_id.is_management_canister:
+            return None
+        certified = self._certified
+        key = QueryKey(canister_id, sender, method_name, arg)
+        cached = self.query_cache.get(key, certified.height, certified.time, count_miss=False)
+        return None if cached is None else (cached, certified.time)
+
     def query(
         self, canister_id: Principal, method_name: str, arg: bytes, sender: Principal
     ) -> Reply | Reject:
@@ -527,6 +546,32 @@ class Subnet:
         cached = self.query_cache.get(key, certified.height, certified.time)
         if cached is not None:
             return cached
+        # (impl) the same query on the same certified state, already running in another
+        # thread (a burst of identical queries right after a round), has the same answer:
+        # wait for that one instead of running the Wasm again
+        flight_key = (key, certified.height)
+        with self._flights_lock:
+            flight = self._flights.get(flight_key)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[flight_key] = Future()
+        if not leader:
+            return flight.result()
+        try:
+            result = self._run_query_graph(key, certified)
+        except BaseException as e:
+            flight.set_exception(e)
+            raise
+        else:
+            flight.set_result(result)
+            return result
+        finally:
+            with self._flights_lock:
+                del self._flights[flight_key]
+
+    def _run_query_graph(self, key: QueryKey, certified: _Certified) -> Reply | Reject:
+        """Run a (composite) query that missed the cache; keep its reply if cacheable."""
+        canister_id, sender, method_name, arg = key.receiver, key.caller, key.method_name, key.arg
         info = getattr(self.executor, "validated", None)
         record = QueryRecord()
 

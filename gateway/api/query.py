@@ -5,7 +5,8 @@ id (`list_canisters` on `aaaaa-aa` accepts any id), › Effective subnet id (a s
 only `list_canisters` to `aaaaa-aa`).
 
 The query runs on the last certified state (`Subnet.query`, in a worker thread so the event
-loop keeps serving); the answer — reply or reject — is signed by the subnet's first node,
+loop keeps serving; a reply still valid in the subnet's query cache, `Subnet.cached_query`,
+is taken inline, since no Wasm runs); the answer — reply or reject — is signed by the subnet's first node,
 with that state's time (`Subnet.certified_time`) as the signature's timestamp.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from gateway.api.common import authenticate_envelope, read_envelope, subnet_of
@@ -31,10 +32,9 @@ router = APIRouter()
 
 @router.post("/api/v2/canister/{effective_canister_id}/query")
 @router.post("/api/v3/canister/{effective_canister_id}/query")
-async def query(
-    effective_canister_id: str, request: Request, subnet: SubnetSeam = Depends(subnet_of)
-) -> Response:
+async def query(effective_canister_id: str, request: Request) -> Response:
     """Run a query method and answer with the node-signed response."""
+    subnet = await subnet_of(request)  # called, not `Depends`: no dependency solving per query
     ecid = parse_principal_in_url(effective_canister_id)
     envelope, content, _ = await read_envelope(request, QueryContent)
     check_effective_canister_id(content, ecid)
@@ -42,10 +42,9 @@ async def query(
 
 
 @router.post("/api/v3/subnet/{effective_subnet_id}/query")
-async def subnet_query(
-    effective_subnet_id: str, request: Request, subnet: SubnetSeam = Depends(subnet_of)
-) -> Response:
+async def subnet_query(effective_subnet_id: str, request: Request) -> Response:
     """A query to the management canister about the subnet (`list_canisters`)."""
+    subnet = await subnet_of(request)
     esid = parse_principal_in_url(effective_subnet_id, "subnet")
     envelope, content, _ = await read_envelope(request, QueryContent)
     if esid != subnet.subnet_id:
@@ -64,10 +63,17 @@ async def subnet_query(
 
 async def _answer(subnet: SubnetSeam, envelope: Envelope, content: QueryContent) -> Response:
     auth = authenticate_envelope(subnet, envelope)
-    result = await asyncio.to_thread(
-        subnet.query, content.canister_id, content.method_name, content.arg, auth.sender
-    )
+    query_args = (content.canister_id, content.method_name, content.arg, auth.sender)
+    # a query-cache hit runs no Wasm: answer it inline, without the hop to a worker thread
+    # (fakes of the seam may have no cache)
+    cached_query = getattr(subnet, "cached_query", None)
+    hit = cached_query(*query_args) if cached_query is not None else None
+    if hit is not None:
+        result, certified_time = hit
+    else:
+        result = await asyncio.to_thread(subnet.query, *query_args)
+        certified_time = subnet.certified_time
     node = subnet.keys.nodes[0]
     # the node signs the time of the state the query ran on (the certified state)
-    body = signed_query_response(result, content.request_id, subnet.certified_time, node)
+    body = signed_query_response(result, content.request_id, certified_time, node)
     return CborResponse(body)
