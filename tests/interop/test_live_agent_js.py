@@ -12,39 +12,17 @@ secp256k1, a two-link delegation chain) and reports each step; the tests check t
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from replica_core.principal import Principal
-
-BUILD = Path(__file__).resolve().parents[1] / "canisters" / "build"
-CORE_COUNTER = BUILD / "core" / "counter.wasm"
-BASE_COUNTER = BUILD / "base" / "counter.wasm"
-IDENTITIES = ("ed25519", "secp256k1", "delegation")
+from tests.interop.live_common import CORE_COUNTER, IDENTITIES, ok, run_flows
 
 
 @pytest.fixture(scope="module")
 def flows(run_node: Any, live_icbox: Any) -> dict[str, Any]:
-    result = run_node(
-        "live_agent_js.mjs",
-        {
-            "url": live_icbox.url,
-            "wasm": str(CORE_COUNTER),
-            "base_wasm": str(BASE_COUNTER),
-            "upgrade_mode": "keep",
-            "cycles": str(10**13),
-        },
-    )
-    assert "fatal" not in result, result["fatal"]
-    return result
-
-
-def ok(record: dict[str, Any], name: str) -> Any:
-    entry = record[name]
-    assert entry["ok"], f"{name}: {entry['error']}"
-    return entry["value"]
+    return run_flows(run_node, live_icbox, "live_agent_js.mjs")
 
 
 def test_fetch_root_key_returns_the_key_icbox_printed(flows: dict, live_icbox: Any) -> None:
