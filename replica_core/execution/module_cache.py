@@ -12,6 +12,14 @@ machine code plus metadata in a directory, so a restart deserializes instead of
 recompiling (~200x faster). Serialized code only loads into an engine with the same
 configuration, so the file names carry a configuration tag.
 
+Warm instances (impl): an instance whose whole mutable state is persisted (heap, mutable
+globals; no instruction that changes a table or drops a segment, see
+`_instance_state_is_persisted`) is, after a successful execution, indistinguishable from
+a fresh instance loaded with the resulting `ExecutionState`. `keep_warm` keeps such an
+instance keyed by that state object, and `take_warm` hands it (once) to the next
+execution on exactly that state, which then skips instantiation and reloading the heap
+and globals. Anything else (a trap, a query, another state) starts from a fresh instance.
+
 The cache is an object owned by the subnet (no module-level state); its `ApiSlot` is how
 host functions find the execution running in the current thread.
 """
@@ -23,9 +31,11 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import wasmtime
 
@@ -36,12 +46,14 @@ from replica_core.execution.metering import instrument
 from replica_core.execution.page_map import EMPTY_PAGE_MAP, PageMap
 from replica_core.execution.persistence_instrumentation import export_state
 from replica_core.execution.system_api import ApiSlot, build_linker
-from replica_core.execution.wasm_binary import InvalidWasm
+from replica_core.execution.wasm_binary import CODE, InvalidWasm, parse_module
+from replica_core.execution.wasm_code import decode_function_body
+from replica_core.execution.wasm_sections import split_code_section
 from replica_core.types import Hash
 
 __all__ = ["CODE_CACHE_TAG", "CompiledModule", "ModuleCache", "Runtime"]
 
-CODE_CACHE_TAG = "icbox-sandbox-1"  # bump when instrumentation or engine config changes
+CODE_CACHE_TAG = "icbox-sandbox-2"  # bump when instrumentation or engine config changes
 
 
 class Runtime:
@@ -72,6 +84,31 @@ class _Metadata:
     table_export: str | None
     globals: tuple[tuple[str, str], ...]
     instruction_count: int
+    reusable: bool = False  # see `_instance_state_is_persisted`
+
+
+# Instructions that change instance state the sandbox does not persist (tables, dropped
+# passive segments): a module using any of them always runs on a fresh instance.
+_UNPERSISTED_EFFECTS = frozenset(
+    {"table.set", "table.grow", "table.fill", "table.copy", "table.init", "elem.drop", "data.drop"}
+)
+WARM_INSTANCES = 8
+"""(impl) Warm instances kept per module (the most recently kept ones)."""
+
+
+def _instance_state_is_persisted(wasm: bytes) -> bool:
+    """Whether no function of `wasm` can change a table or drop a segment, so that an
+    instance's mutable state is exactly its heap and mutable globals."""
+    try:
+        info = parse_module(wasm)
+        code = next((s for s in info.sections if s.id == CODE), None)
+        for body in split_code_section(code.payload) if code is not None else []:
+            for instruction in decode_function_body(body).instructions:
+                if instruction.op.name in _UNPERSISTED_EFFECTS:
+                    return False
+    except (InvalidWasm, ValueError, IndexError):
+        return False  # not understood: never reuse
+    return True
 
 
 class CompiledModule:
@@ -79,6 +116,8 @@ class CompiledModule:
 
     __slots__ = (
         "_blank",
+        "_warm",
+        "_warm_lock",
         "exports",
         "globals",
         "instruction_count",
@@ -87,6 +126,7 @@ class CompiledModule:
         "module",
         "module_hash",
         "pre",
+        "reusable",
         "runtime",
         "start_export",
         "table_export",
@@ -105,6 +145,9 @@ class CompiledModule:
         self.table_export = meta.table_export
         self.globals = meta.globals
         self.instruction_count = meta.instruction_count
+        self.reusable = meta.reusable
+        self._warm: OrderedDict[int, tuple[ExecutionState, Any]] = OrderedDict()
+        self._warm_lock = threading.Lock()
         self.exports = frozenset(
             e.name for e in module.exports if isinstance(e.type, wasmtime.FuncType)
         )
@@ -134,6 +177,24 @@ class CompiledModule:
                 heap=heap, globals=tuple(values), stable_memory=EMPTY_PAGE_MAP
             )
         return self._blank
+
+    def keep_warm(self, state: ExecutionState, instance: Any) -> None:
+        """Keep a live instance (opaque to the cache) whose heap and globals are `state`."""
+        if not self.reusable:
+            return
+        with self._warm_lock:
+            self._warm[id(state)] = (state, instance)
+            self._warm.move_to_end(id(state))
+            while len(self._warm) > WARM_INSTANCES:
+                self._warm.popitem(last=False)
+
+    def take_warm(self, state: ExecutionState) -> Any:
+        """The instance kept for exactly `state` (removed: one execution uses it), or None."""
+        if not self._warm:
+            return None
+        with self._warm_lock:
+            entry = self._warm.pop(id(state), None)
+        return entry[1] if entry is not None and entry[0] is state else None
 
 
 _PROBE_WAT = """(module (memory (export "m") 2) (data (i32.const 8192) "image")
@@ -218,6 +279,7 @@ class ModuleCache:
             table_export=persisted.table_export,
             globals=persisted.globals,
             instruction_count=instrumented.instruction_count,
+            reusable=_instance_state_is_persisted(persisted.wasm),
         )
         self._store(key, module, meta)
         return CompiledModule(Hash(key), module, meta, self.runtime)
@@ -241,6 +303,7 @@ class ModuleCache:
                 table_export=raw["table_export"],
                 globals=tuple((str(n), str(t)) for n, t in raw["globals"]),
                 instruction_count=int(raw["instruction_count"]),
+                reusable=raw.get("reusable") is True,
             )
             module = wasmtime.Module.deserialize_file(self.runtime.engine, str(paths[0]))
         except (OSError, ValueError, KeyError, TypeError, wasmtime.WasmtimeError):
@@ -260,6 +323,7 @@ class ModuleCache:
             "table_export": meta.table_export,
             "globals": [list(g) for g in meta.globals],
             "instruction_count": meta.instruction_count,
+            "reusable": meta.reusable,
         }
         for path, data in ((paths[0], module.serialize()), (paths[1], json.dumps(record).encode())):
             fd, tmp = tempfile.mkstemp(dir=self.cache_dir, prefix=".tmp-")

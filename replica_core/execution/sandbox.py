@@ -8,7 +8,9 @@ The System API › Entry points, Traps, Memory.
 traps, ic0 contract violations and resource exhaustion become a `Trap` in the
 `ExecutionOutcome` (DESIGN.md: this is the one place that converts wasmtime's errors).
 Each execution gets a fresh `wasmtime.Store` and instance (cheap: instantiation is
-pre-linked), then
+pre-linked) — or, for an execution whose state is kept, the instance a previous successful
+execution left holding exactly that state (`CompiledModule.take_warm`, only for modules
+whose instance state is entirely heap and globals; impl) — then
 
 1. the heap (a `PageMap`) is grown to the saved size and its pages that differ from
    the module's image are copied in (`_load_heap`), the persisted globals are restored
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import wasmtime
 
@@ -104,32 +107,19 @@ def execute(
 ) -> ExecutionOutcome:
     """Run one entry point of `module` on `state`; see the module docstring."""
     api = SystemApi(call, env, state.stable_memory, module.is_64)
-    store = wasmtime.Store(module.runtime.engine)
-    limit = MAX_WASM64_MEMORY if module.is_64 else MAX_WASM32_MEMORY
-    store.set_limits(memory_size=limit)
     budget = min(max(call.instruction_limit, 0), MAX_BUDGET)
 
-    # 1. A fresh instance with the canister's state.
-    try:
-        instance = module.pre.instantiate(store)
-    except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
-        return ExecutionOutcome(
-            trap=Trap(TrapKind.OUT_OF_MEMORY, f"Instantiation failed: {e}"), state=None
-        )
-    counter = fast.export_global(store, instance, COUNTER_EXPORT)
-    memory: wasmtime.Memory | None = None
-    if module.memory_export is not None:
-        extern = fast.export(store, instance, module.memory_export)
-        assert isinstance(extern, wasmtime.Memory)
-        memory = extern
-        trap = _load_heap(store, memory, state.heap, module.blank_state().heap)
-        if trap is not None:
-            return ExecutionOutcome(trap=trap, state=None)
-    persisted = [fast.export_global(store, instance, name) for name, _ in module.globals]
-    for extern, (_, value_type), value in zip(
-        persisted, module.globals, state.globals, strict=True
-    ):
-        fast.global_set(store, extern, value_type, value)
+    # 1. A fresh instance with the canister's state, or the warm one holding exactly it
+    # (only for executions whose state is kept: others would leave it changed).
+    persists = api.context in _STATE_CONTEXTS
+    live: _Live | Trap | None = module.take_warm(state) if persists else None
+    if live is None:
+        live = _fresh_instance(module, state)
+        if isinstance(live, Trap):
+            return ExecutionOutcome(trap=live, state=None)
+    assert isinstance(live, _Live)
+    store, instance, counter, memory = live.store, live.instance, live.counter, live.memory
+    persisted = live.persisted
     fast.global_set(store, counter, "i64", budget)
     api.memory = memory
     api.counter = counter
@@ -160,7 +150,7 @@ def execute(
 
     # 3. The new state and the effects.
     new_state = None
-    if api.context in _STATE_CONTEXTS:
+    if persists:
         values = [
             fast.global_get(store, extern, value_type)
             for extern, (_, value_type) in zip(persisted, module.globals, strict=True)
@@ -175,6 +165,7 @@ def execute(
             globals=tuple(values),
             stable_memory=stable.freeze() if isinstance(stable, PageDelta) else stable,
         )
+        module.keep_warm(new_state, live)  # its heap and globals are now exactly new_state
     return ExecutionOutcome(
         trap=None,
         state=new_state,
@@ -188,6 +179,42 @@ def execute(
         logs=logs,
         instructions=instructions,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Live:
+    """An instance with the handles the sandbox uses on it."""
+
+    store: wasmtime.Store
+    instance: wasmtime.Instance
+    counter: wasmtime.Global
+    memory: wasmtime.Memory | None
+    persisted: tuple[wasmtime.Global, ...]
+
+
+def _fresh_instance(module: CompiledModule, state: ExecutionState) -> _Live | Trap:
+    """A new store and instance holding `state`'s heap and globals."""
+    store = wasmtime.Store(module.runtime.engine)
+    store.set_limits(memory_size=MAX_WASM64_MEMORY if module.is_64 else MAX_WASM32_MEMORY)
+    try:
+        instance = module.pre.instantiate(store)
+    except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
+        return Trap(TrapKind.OUT_OF_MEMORY, f"Instantiation failed: {e}")
+    counter = fast.export_global(store, instance, COUNTER_EXPORT)
+    memory: wasmtime.Memory | None = None
+    if module.memory_export is not None:
+        extern = fast.export(store, instance, module.memory_export)
+        assert isinstance(extern, wasmtime.Memory)
+        memory = extern
+        trap = _load_heap(store, memory, state.heap, module.blank_state().heap)
+        if trap is not None:
+            return trap
+    persisted = tuple(fast.export_global(store, instance, name) for name, _ in module.globals)
+    for extern, (_, value_type), value in zip(
+        persisted, module.globals, state.globals, strict=True
+    ):
+        fast.global_set(store, extern, value_type, value)
+    return _Live(store, instance, counter, memory, persisted)
 
 
 def initial_state(

@@ -46,11 +46,27 @@ __all__ = [
 
 HostCallback = ffi.wasmtime_func_unchecked_callback_t
 
-# A private prototype of `wasmtime_memory_data` returning the address as an int (the
-# package's own one returns a ctypes pointer, which costs a cast per call).
-_memory_data = ffi.dll["wasmtime_memory_data"]
+# Private prototypes of the accessors called several times per message, loaded through
+# `PyDLL` so that they keep the GIL: each is a few field reads inside wasmtime, and
+# releasing the GIL around every one of them (as `CDLL` functions do) hands it to the
+# gateway's event loop dozens of times per message (a wait of up to the switch interval
+# each time). Calls that run Wasm (`wasmtime_func_call`) still release it.
+_HELD = ctypes.PyDLL(ffi.dll._name)
+_memory_data = _HELD["wasmtime_memory_data"]  # the address as an int, not a pointer
 _memory_data.restype = ctypes.c_size_t
 _memory_data.argtypes = None
+_memory_data_size = _HELD["wasmtime_memory_data_size"]
+_memory_data_size.restype = ctypes.c_size_t
+_memory_data_size.argtypes = None
+_global_get = _HELD["wasmtime_global_get"]
+_global_get.restype = None
+_global_get.argtypes = None
+_global_set = _HELD["wasmtime_global_set"]
+_global_set.restype = ctypes.c_void_p
+_global_set.argtypes = None
+_export_get = _HELD["wasmtime_instance_export_get"]
+_export_get.restype = ctypes.c_bool
+_export_get.argtypes = None
 # Encoded export names the sandbox looks up on every execution.
 _NAMES = {
     name: name.encode("utf-8")
@@ -79,9 +95,7 @@ def _extern(
     if raw is None:
         raw = name.encode("utf-8")
     item = ffi.wasmtime_extern_t()
-    found = ffi.wasmtime_instance_export_get(
-        store._context(), byref(instance._instance), raw, len(raw), byref(item)
-    )
+    found = _export_get(store._context(), byref(instance._instance), raw, len(raw), byref(item))
     return item if found else None
 
 
@@ -109,7 +123,7 @@ def export_func(store: wasmtime.Store, instance: wasmtime.Instance, name: str) -
 
 def memory_size(store: wasmtime.Store | wasmtime.Caller, memory: wasmtime.Memory) -> int:
     """A memory's size in bytes."""
-    return int(ffi.wasmtime_memory_data_size(store._context(), byref(memory._memory)))
+    return int(_memory_data_size(store._context(), byref(memory._memory)))
 
 
 def global_get(
@@ -117,7 +131,7 @@ def global_get(
 ) -> int | float:
     """The value of a numeric global of the given type."""
     raw = ffi.wasmtime_val_t()
-    ffi.wasmtime_global_get(store._context(), byref(global_._global), byref(raw))
+    _global_get(store._context(), byref(global_._global), byref(raw))
     return getattr(raw.of, _KINDS[value_type][1])  # type: ignore[no-any-return]
 
 
@@ -131,9 +145,11 @@ def global_set(
     kind, field = _KINDS[value_type]
     raw = ffi.wasmtime_val_t(kind=kind)
     setattr(raw.of, field, value)
-    error = ffi.wasmtime_global_set(store._context(), byref(global_._global), byref(raw))
+    error = _global_set(store._context(), byref(global_._global), byref(raw))
     if error:
-        raise wasmtime.WasmtimeError._from_ptr(error)
+        raise wasmtime.WasmtimeError._from_ptr(
+            ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t))
+        )
 
 
 def call(store: wasmtime.Store, func: wasmtime.Func, args: tuple[int, ...], arg_type: str) -> None:
