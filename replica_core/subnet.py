@@ -19,26 +19,26 @@ submission, `runStep`, query calls, read_state with certification) and Certifica
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import random
 import threading
-import time as _time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
 from replica_core import error_codes
 from replica_core.canister import CanisterState, InstalledModule
 from replica_core.certification.certificate import Certificate, make_delegation, sign_tree
 from replica_core.certification.hash_tree import LabeledTree, Path
 from replica_core.certification.state_tree import StateTree, SubnetInfo, subnet_metrics
+from replica_core.clock import Clock, FakeClock, SystemClock
 from replica_core.composite_query import CompositeQueryEngine
 from replica_core.cycles import APPLICATION_SUBNET_FEES, FeeTable, memory_usage
 from replica_core.errors import AuthenticationError, Reject
 from replica_core.execution.instruction_costs import MAX_INSTRUCTIONS_INSPECT_MESSAGE
 from replica_core.execution.interface import Context, EntryCall, EntryKind, Reply
+from replica_core.executor import SandboxExecutor
 from replica_core.ingress_history import IngressStatus
 from replica_core.keys import SubnetKeys
 from replica_core.management_context import Executor, RoundManagementContext
@@ -73,32 +73,6 @@ __all__ = [
 ICBOX_VERSION = "0.1.0"
 
 
-class Clock(Protocol):
-    def now(self) -> int:
-        """Nanoseconds since 1970-01-01."""
-        ...
-
-
-class SystemClock:
-    """The wall clock (only the subnet reads it, once per round)."""
-
-    def now(self) -> int:
-        return _time.time_ns()
-
-
-class FakeClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, start: int = 1_700_000_000_000_000_000) -> None:
-        self._now = start
-
-    def now(self) -> int:
-        return self._now
-
-    def advance(self, seconds: float = 0, *, ns: int = 0) -> None:
-        self._now += int(seconds * 1_000_000_000) + ns
-
-
 @dataclass(frozen=True, slots=True)
 class SubnetConfig:
     """Constants of the subnet."""
@@ -121,74 +95,6 @@ class Status:
     impl_version: str = ICBOX_VERSION
     replica_health_status: str = "healthy"
     certified_height: int = 0
-
-
-class SandboxExecutor:
-    """`Executor` over `execution/sandbox.py`: validate once, compile once, run."""
-
-    def __init__(self, cache: Any = None) -> None:
-        from replica_core.execution.module_cache import ModuleCache
-
-        self.cache = cache if cache is not None else ModuleCache()
-        self._validated: dict[bytes, Any] = {}
-        # (impl) the modules of the last executions, keyed by the Wasm bytes themselves: a
-        # `bytes` object caches its hash, so a hit costs a dict lookup instead of hashing
-        # the whole module (SHA-256 per message was a tenth of the update path)
-        self._recent: dict[bytes, tuple[Any, Any]] = {}
-
-    def _lookup(self, wasm: bytes) -> tuple[Any, Any]:
-        wasm = _as_bytes(wasm)
-        entry = self._recent.get(wasm)
-        if entry is None:
-            info = self._validated_by_hash(wasm)
-            entry = (info, self.cache.get(info.wasm))
-            if len(self._recent) >= self.cache.capacity:
-                self._recent.clear()
-            self._recent[wasm] = entry
-        return entry
-
-    def _validated_by_hash(self, wasm: bytes) -> Any:
-        from replica_core.execution.validation import validate_module
-
-        key = hashlib.sha256(wasm).digest()
-        info = self._validated.get(key)
-        if info is None:
-            info = self._validated[key] = validate_module(wasm, engine=self.cache.runtime.engine)
-        return info
-
-    def shared_wasm(self, wasm: bytes) -> bytes:
-        """The one `bytes` object kept for this module, so that canisters installed with
-        equal modules share it instead of each holding a copy (impl: idle memory)."""
-        entry = self._recent.get(_as_bytes(wasm))
-        if entry is None:
-            self._lookup(wasm)
-        for key in self._recent:
-            if key == wasm:
-                return key
-        return wasm
-
-    def validated(self, wasm: bytes) -> Any:
-        """The `ValidatedModule` of a module as installed (cached by its hash)."""
-        entry = self._recent.get(_as_bytes(wasm))
-        return entry[0] if entry is not None else self._validated_by_hash(wasm)
-
-    def compile(self, wasm: bytes) -> Any:
-        return self._lookup(wasm)[1]
-
-    def initial_state(self, module: Any, env: Any, **kwargs: Any) -> Any:
-        from replica_core.execution import sandbox
-
-        return sandbox.initial_state(module, env, **kwargs)
-
-    def execute(self, module: Any, state: Any, call: Any, env: Any) -> Any:
-        from replica_core.execution import sandbox
-
-        return sandbox.execute(module, state, call, env)
-
-
-def _as_bytes(wasm: bytes | bytearray | memoryview) -> bytes:
-    """A hashable key for a module (`wat2wasm` gives a bytearray)."""
-    return wasm if type(wasm) is bytes else bytes(wasm)
 
 
 def _default_management() -> ManagementDispatch | None:
