@@ -15,6 +15,8 @@ id; Abstract behavior › `is_effective_canister_id`.
 
 from __future__ import annotations
 
+import functools
+
 from gateway.errors import HttpError
 from replica_core.envelope import CallContent, QueryContent
 from replica_core.errors import InvalidPrincipal
@@ -38,9 +40,16 @@ ANY_ID_QUERY_METHODS = frozenset({"list_canisters"})
 def parse_principal_in_url(text: str, what: str = "canister") -> Principal:
     """The principal of the URL segment `text`, or a 400 naming what was expected."""
     try:
-        return Principal.from_text(text)
+        return _principal_of_text(text)
     except InvalidPrincipal as e:
         raise HttpError(400, f"Invalid effective {what} id in URL {text!r}: {e}") from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _principal_of_text(text: str) -> Principal:
+    """(impl) `Principal.from_text`, remembered: clients address the same few canisters in
+    every request (a refused text raises each time; principals are immutable)."""
+    return Principal.from_text(text)
 
 
 def check_effective_canister_id(

@@ -25,7 +25,7 @@ from replica_core.envelope import (
 )
 from replica_core.errors import AuthenticationError, InvalidRequest, MalformedEnvelope
 
-__all__ = ["authenticate_envelope", "read_envelope", "subnet_of"]
+__all__ = ["authenticate_envelope", "decode_body", "is_cbor", "read_envelope", "subnet_of"]
 
 C = TypeVar("C", CallContent, QueryContent, ReadStateContent)
 
@@ -39,17 +39,21 @@ async def subnet_of(request: Request) -> SubnetSeam:
     return subnet
 
 
-def _is_cbor(request: Request) -> bool:
-    content_type = request.headers.get("content-type", "")
+def is_cbor(content_type: str) -> bool:
+    """Whether a `Content-Type` header value (`""` if absent) names CBOR."""
     return content_type.split(";", 1)[0].strip().lower() == CONTENT_TYPE_CBOR
 
 
 async def read_envelope(request: Request, kind: type[C]) -> tuple[Envelope, C, int]:
     """Decode the body as an envelope whose content is a `kind`; returns the envelope, its
     content and the body size. Any failure is a 400 in the replica's words."""
-    if not _is_cbor(request):
+    return decode_body(request.headers.get("content-type", ""), await request.body(), kind)
+
+
+def decode_body(content_type: str, body: bytes, kind: type[C]) -> tuple[Envelope, C, int]:
+    """`read_envelope` on a body already read, with its `Content-Type` (`""` if absent)."""
+    if not is_cbor(content_type):
         raise HttpError(400, f"Unexpected content-type, expected {CONTENT_TYPE_CBOR}.")
-    body = await request.body()
     what = _WHAT[kind]
     try:
         envelope = decode_envelope(body, max_size=MAX_ENVELOPE_SIZE)

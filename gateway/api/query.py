@@ -15,19 +15,25 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Request
+from starlette._utils import get_route_path
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.api.common import authenticate_envelope, read_envelope, subnet_of
-from gateway.cbor_response import CborResponse
+from gateway.api.common import authenticate_envelope, decode_body, read_envelope, subnet_of
+from gateway.cbor_response import CONTENT_TYPE_CBOR
 from gateway.effective_id import check_effective_canister_id, parse_principal_in_url
-from gateway.errors import HttpError
+from gateway.errors import HttpError, plain_text
 from gateway.query_response import signed_query_response
 from gateway.seam import SubnetSeam
+from replica_core import cbor
 from replica_core.envelope import Envelope, QueryContent
+from replica_core.errors import InvalidRequest
 
-__all__ = ["router"]
+__all__ = ["QueryFastPath", "canister_query", "router"]
 
 router = APIRouter()
+
+_CBOR_CONTENT_TYPE = CONTENT_TYPE_CBOR.encode("latin-1")
 
 
 @router.post("/api/v2/canister/{effective_canister_id}/query")
@@ -35,8 +41,19 @@ router = APIRouter()
 async def query(effective_canister_id: str, request: Request) -> Response:
     """Run a query method and answer with the node-signed response."""
     subnet = await subnet_of(request)  # called, not `Depends`: no dependency solving per query
+    body = await canister_query(
+        subnet, effective_canister_id, request.headers.get("content-type", ""), await request.body()
+    )
+    return Response(body, media_type=CONTENT_TYPE_CBOR)
+
+
+async def canister_query(
+    subnet: SubnetSeam, effective_canister_id: str, content_type: str, body: bytes
+) -> bytes:
+    """The CBOR body answering a canister query POSTed to `effective_canister_id` (its text
+    in the URL); raises `HttpError` for a request the gateway refuses."""
     ecid = parse_principal_in_url(effective_canister_id)
-    envelope, content, _ = await read_envelope(request, QueryContent)
+    envelope, content, _ = decode_body(content_type, body, QueryContent)
     check_effective_canister_id(content, ecid)
     return await _answer(subnet, envelope, content)
 
@@ -58,10 +75,10 @@ async def subnet_query(effective_subnet_id: str, request: Request) -> Response:
             "A subnet query must be list_canisters to aaaaa-aa, not "
             f"{content.method_name} to {content.canister_id}",
         )
-    return await _answer(subnet, envelope, content)
+    return Response(await _answer(subnet, envelope, content), media_type=CONTENT_TYPE_CBOR)
 
 
-async def _answer(subnet: SubnetSeam, envelope: Envelope, content: QueryContent) -> Response:
+async def _answer(subnet: SubnetSeam, envelope: Envelope, content: QueryContent) -> bytes:
     auth = authenticate_envelope(subnet, envelope)
     query_args = (content.canister_id, content.method_name, content.arg, auth.sender)
     # a query-cache hit runs no Wasm: answer it inline, without the hop to a worker thread
@@ -75,5 +92,75 @@ async def _answer(subnet: SubnetSeam, envelope: Envelope, content: QueryContent)
         certified_time = subnet.certified_time
     node = subnet.keys.nodes[0]
     # the node signs the time of the state the query ran on (the certified state)
-    body = signed_query_response(result, content.request_id, certified_time, node)
-    return CborResponse(body)
+    response = signed_query_response(result, content.request_id, certified_time, node)
+    return cbor.encode(response, self_describe=True)
+
+
+def _canister_query_ecid(route_path: str) -> str | None:
+    """The `<ecid>` of `/api/v2|v3/canister/<ecid>/query` (as the routes above match it)."""
+    parts = route_path.split("/")
+    if (
+        len(parts) == 6
+        and parts[5] == "query"
+        and parts[3] == "canister"
+        and parts[1] == "api"
+        and parts[2] in ("v2", "v3")
+        and parts[4]
+    ):
+        return parts[4]
+    return None
+
+
+class QueryFastPath:
+    """(impl) Pure ASGI middleware serving `POST /api/v2|v3/canister/<ecid>/query` — the
+    hottest endpoint — without FastAPI's routing, request objects and exception middleware;
+    everything else goes to `app`. It answers exactly as the `query` route above (the same
+    `canister_query`, `HttpError` and `InvalidRequest` as the app's exception handlers turn
+    them into plain text; any other exception goes up to the app's 500 handler). Install it
+    inside the body limit and CORS middleware, which still apply."""
+
+    def __init__(self, app: ASGIApp, *, subnet: SubnetSeam) -> None:
+        self.app = app
+        self.subnet = subnet
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        ecid = _canister_query_ecid(get_route_path(scope))
+        if ecid is None:
+            await self.app(scope, receive, send)
+            return
+        content_type = ""
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value.decode("latin-1")
+                break
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        try:
+            answer = await canister_query(self.subnet, ecid, content_type, body)
+        except HttpError as e:
+            await plain_text(e.status_code, e.message)(scope, receive, send)
+            return
+        except InvalidRequest as e:
+            await plain_text(400, str(e))(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-length", str(len(answer)).encode("latin-1")),
+                    (b"content-type", _CBOR_CONTENT_TYPE),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer})
