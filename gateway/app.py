@@ -5,8 +5,9 @@ Spec: IC interface spec 0.66.0, HTTPS interface.
 `create_app(subnet)` wires the endpoint routers (`gateway.api`), the body limit
 (`gateway.limits`), CORS (any origin may call the API, as on the IC: browser apps on other
 origins use agents directly), and the error conversions (`gateway.errors`); canister
-queries, the hottest path, are answered by a pure ASGI layer inside the limit and CORS
-(`gateway.api.query.QueryFastPath`) without FastAPI's routing. Its lifespan
+queries and calls, the hottest paths, are answered by pure ASGI layers inside the limit and
+CORS (`gateway.api.query.QueryFastPath`, `gateway.api.call.CallFastPath`) without FastAPI's
+routing. Its lifespan
 starts the subnet's round loop — the only writer of replicated state — as a background
 task, and stops it on shutdown; handlers only submit, wait and read.
 """
@@ -21,6 +22,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from gateway.api import call_router, query_router, read_state_router, status_router
+from gateway.api.call import CallFastPath
 from gateway.api.query import QueryFastPath
 from gateway.certificates import ScopedDelegations
 from gateway.errors import install_exception_handlers
@@ -72,7 +74,9 @@ def create_app(
     for router in (status_router, call_router, query_router, read_state_router):
         app.include_router(router)
     install_exception_handlers(app)
-    # innermost: canister queries skip FastAPI's routing, still inside the limit and CORS
+    # innermost: canister queries and calls skip FastAPI's routing, still inside the limit
+    # and CORS
+    app.add_middleware(CallFastPath, subnet=subnet)
     app.add_middleware(QueryFastPath, subnet=subnet)
     app.add_middleware(BodyLimitMiddleware, max_body_size=max_body_size)
     app.add_middleware(

@@ -12,17 +12,22 @@ authenticates; then the pre-consensus check — management admission (`ingress_a
 pay, `canister_inspect_message` accepts). A rejection there is an HTTP 200 with a CBOR
 reject body, never a 4xx. Accepted calls go to `Subnet.submit`; the round loop (started by
 the app) executes them, and the synchronous endpoints wait for the certified outcome.
+The routes and the pure-ASGI `CallFastPath` (which serves the same paths without FastAPI's
+routing) share `call_endpoint`, so both answer identically.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette._utils import get_route_path
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.api.common import authenticate_envelope, read_envelope, subnet_of
+from gateway.api.common import authenticate_envelope, decode_body, subnet_of
 from gateway.cbor_response import CborResponse
 from gateway.certificates import RangesScope, ScopedDelegations
 from gateway.effective_id import (
@@ -35,34 +40,38 @@ from gateway.seam import SubnetSeam
 from replica_core.certification.certificate import Certificate, lookup
 from replica_core.certification.hash_tree import Found
 from replica_core.envelope import MAX_INGRESS_PAYLOAD, CallContent
-from replica_core.errors import Reject
+from replica_core.errors import InvalidRequest, Reject
 from replica_core.ingress_history import IngressState
 from replica_core.management import ingress_allowed
 from replica_core.messages import Ingress
 from replica_core.principal import Principal
 from replica_core.types import RequestId
 
-__all__ = ["accept_call", "router"]
+__all__ = ["CallFastPath", "accept_call", "call_endpoint", "router"]
 
 router = APIRouter()
 
 _CERTIFICATION_GRACE_S = 1.0
 """(impl) How long to wait for a terminal status to appear in the certified tree."""
 
+_TERMINAL = frozenset(s.value.encode() for s in IngressState if s.is_terminal)
+
 
 async def accept_call(
-    request: Request,
     subnet: SubnetSeam,
+    content_type: str,
+    body: bytes,
     *,
     ecid: Principal | None = None,
     esid: Principal | None = None,
 ) -> Ingress | Reject:
-    """Decode, route, size-check and authenticate a call; then the pre-consensus check.
+    """Decode, route, size-check and authenticate a call body (with its `Content-Type`,
+    `""` if absent); then the pre-consensus check.
 
     Returns the `Ingress` to submit, or the `Reject` to answer with; raises `HttpError` for
     everything that is a client error at the HTTP level.
     """
-    envelope, content, size = await read_envelope(request, CallContent)
+    envelope, content, size = decode_body(content_type, body, CallContent)
     if esid is not None:
         effective = _check_subnet_call(subnet, content, esid)
     else:
@@ -121,17 +130,71 @@ def _check_subnet_call(subnet: SubnetSeam, content: CallContent, esid: Principal
     return esid
 
 
+async def call_endpoint(
+    endpoint: str, subnet: SubnetSeam, state: Any, url_id: str, content_type: str, body: bytes
+) -> Response:
+    """The response of a call endpoint: `endpoint` is one of `_ENDPOINTS` (`"v3/canister"`
+    …), `url_id` the id's text in the URL, `state` the app's state (`sync_call_timeout`,
+    `delegations`). Raises `HttpError` (and `InvalidRequest`) as the routes do."""
+    return await _ENDPOINTS[endpoint](subnet, state, url_id, content_type, body)
+
+
+async def _async_v2(
+    subnet: SubnetSeam, state: Any, url_id: str, content_type: str, body: bytes
+) -> Response:
+    ecid = parse_principal_in_url(url_id)
+    outcome = await accept_call(subnet, content_type, body, ecid=ecid)
+    if isinstance(outcome, Reject):
+        return CborResponse(reject_body(outcome, synchronous=False))
+    subnet.submit(outcome)
+    return Response(status_code=202)
+
+
+async def _sync_v3(
+    subnet: SubnetSeam, state: Any, url_id: str, content_type: str, body: bytes
+) -> Response:
+    ecid = parse_principal_in_url(url_id)
+    outcome = await accept_call(subnet, content_type, body, ecid=ecid)
+    return await _call_sync(outcome, subnet, state, RangesScope.FLAT)
+
+
+async def _sync_v4(
+    subnet: SubnetSeam, state: Any, url_id: str, content_type: str, body: bytes
+) -> Response:
+    ecid = parse_principal_in_url(url_id)
+    outcome = await accept_call(subnet, content_type, body, ecid=ecid)
+    return await _call_sync(outcome, subnet, state, RangesScope.TREE)
+
+
+async def _sync_subnet(
+    subnet: SubnetSeam, state: Any, url_id: str, content_type: str, body: bytes
+) -> Response:
+    esid = parse_principal_in_url(url_id, "subnet")
+    outcome = await accept_call(subnet, content_type, body, esid=esid)
+    return await _call_sync(outcome, subnet, state, RangesScope.NONE)
+
+
+_ENDPOINTS = {
+    "v2/canister": _async_v2,
+    "v3/canister": _sync_v3,
+    "v4/canister": _sync_v4,
+    "v4/subnet": _sync_subnet,
+}
+
+
+async def _route(endpoint: str, url_id: str, request: Request, subnet: SubnetSeam) -> Response:
+    content_type = request.headers.get("content-type", "")
+    return await call_endpoint(
+        endpoint, subnet, request.app.state, url_id, content_type, await request.body()
+    )
+
+
 @router.post("/api/v2/canister/{effective_canister_id}/call")
 async def call_async(
     effective_canister_id: str, request: Request, subnet: SubnetSeam = Depends(subnet_of)
 ) -> Response:
     """Accept a call for execution: 202 with no body, or 200 with the reject."""
-    ecid = parse_principal_in_url(effective_canister_id)
-    outcome = await accept_call(request, subnet, ecid=ecid)
-    if isinstance(outcome, Reject):
-        return CborResponse(reject_body(outcome, synchronous=False))
-    subnet.submit(outcome)
-    return Response(status_code=202)
+    return await _route("v2/canister", effective_canister_id, request, subnet)
 
 
 @router.post("/api/v3/canister/{effective_canister_id}/call")
@@ -139,8 +202,7 @@ async def call_sync_v3(
     effective_canister_id: str, request: Request, subnet: SubnetSeam = Depends(subnet_of)
 ) -> Response:
     """Synchronous call; the certificate's delegation uses the flat canister ranges."""
-    ecid = parse_principal_in_url(effective_canister_id)
-    return await _call_sync(request, subnet, RangesScope.FLAT, ecid=ecid)
+    return await _route("v3/canister", effective_canister_id, request, subnet)
 
 
 @router.post("/api/v4/canister/{effective_canister_id}/call")
@@ -148,8 +210,7 @@ async def call_sync_v4(
     effective_canister_id: str, request: Request, subnet: SubnetSeam = Depends(subnet_of)
 ) -> Response:
     """Synchronous call; the certificate's delegation uses the sharded canister ranges."""
-    ecid = parse_principal_in_url(effective_canister_id)
-    return await _call_sync(request, subnet, RangesScope.TREE, ecid=ecid)
+    return await _route("v4/canister", effective_canister_id, request, subnet)
 
 
 @router.post("/api/v4/subnet/{effective_subnet_id}/call")
@@ -157,19 +218,12 @@ async def call_sync_subnet(
     effective_subnet_id: str, request: Request, subnet: SubnetSeam = Depends(subnet_of)
 ) -> Response:
     """Synchronous canister creation on the subnet named in the URL."""
-    esid = parse_principal_in_url(effective_subnet_id, "subnet")
-    return await _call_sync(request, subnet, RangesScope.NONE, esid=esid)
+    return await _route("v4/subnet", effective_subnet_id, request, subnet)
 
 
 async def _call_sync(
-    request: Request,
-    subnet: SubnetSeam,
-    scope: RangesScope,
-    *,
-    ecid: Principal | None = None,
-    esid: Principal | None = None,
+    outcome: Ingress | Reject, subnet: SubnetSeam, state: Any, scope: RangesScope
 ) -> Response:
-    outcome = await accept_call(request, subnet, ecid=ecid, esid=esid)
     if isinstance(outcome, Reject):
         return CborResponse(reject_body(outcome, synchronous=True))
     rid = outcome.request_id
@@ -177,7 +231,7 @@ async def _call_sync(
     if known is None or not known.state.is_terminal:
         if known is None:
             subnet.submit(outcome)
-        timeout: float = request.app.state.sync_call_timeout
+        timeout: float = state.sync_call_timeout
         status = await subnet.wait(rid, timeout)
         if status is None or not status.state.is_terminal:
             return plain_text(
@@ -185,7 +239,7 @@ async def _call_sync(
                 "Message did not complete execution and certification within the replica "
                 "defined timeout.",
             )
-    delegations: ScopedDelegations = request.app.state.delegations
+    delegations: ScopedDelegations = state.delegations
     cert = await _certified_status(subnet, rid, outcome.sender)
     if cert is None:
         return plain_text(202, "Certified state is not available. Please try /read_state.")
@@ -198,12 +252,68 @@ async def _certified_status(
 ) -> Certificate | None:
     """The certificate of `/request_status/<rid>` once it shows a terminal status."""
     deadline = time.monotonic() + _CERTIFICATION_GRACE_S
-    terminal = {s.value.encode() for s in IngressState if s.is_terminal}
     while True:
         cert = subnet.read_state([[b"request_status", bytes(rid)]], sender)
         found = lookup(cert, [b"request_status", bytes(rid), b"status"])
-        if isinstance(found, Found) and found.value in terminal:
+        if isinstance(found, Found) and found.value in _TERMINAL:
             return cert
         if time.monotonic() >= deadline:
             return None
         await asyncio.sleep(0.005)
+
+
+def _call_endpoint_of(route_path: str) -> tuple[str, str] | None:
+    """`(endpoint, url_id)` of a call path the routes above match, e.g.
+    `/api/v3/canister/<ecid>/call` → `("v3/canister", "<ecid>")`."""
+    parts = route_path.split("/")
+    if len(parts) != 6 or parts[5] != "call" or parts[1] != "api" or not parts[4]:
+        return None
+    endpoint = f"{parts[2]}/{parts[3]}"
+    return (endpoint, parts[4]) if endpoint in _ENDPOINTS else None
+
+
+class CallFastPath:
+    """(impl) Pure ASGI middleware serving the call endpoints (`POST /api/v2|v3|v4/canister/
+    <ecid>/call`, `/api/v4/subnet/<esid>/call`) without FastAPI's routing, request objects,
+    dependency solving and exception middleware; everything else goes to `app`. It answers
+    exactly as the routes above (the same `call_endpoint`; `HttpError` and `InvalidRequest`
+    become plain text as the app's exception handlers make them; any other exception goes
+    up to the app's 500 handler). Install it inside the body limit and CORS middleware,
+    which still apply."""
+
+    def __init__(self, app: ASGIApp, *, subnet: SubnetSeam) -> None:
+        self.app = app
+        self.subnet = subnet
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        target = _call_endpoint_of(get_route_path(scope))
+        if target is None:
+            await self.app(scope, receive, send)
+            return
+        content_type = ""
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value.decode("latin-1")
+                break
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        endpoint, url_id = target
+        try:
+            response = await call_endpoint(
+                endpoint, self.subnet, scope["app"].state, url_id, content_type, body
+            )
+        except HttpError as e:
+            response = plain_text(e.status_code, e.message)
+        except InvalidRequest as e:
+            response = plain_text(400, str(e))
+        await response(scope, receive, send)
