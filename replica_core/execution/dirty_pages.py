@@ -22,6 +22,7 @@ None, and the sandbox then compares every page.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 from replica_core.execution.page_map import PAGE_SIZE
@@ -33,6 +34,7 @@ _ENTRY = 8  # bytes per page in /proc/self/pagemap
 _MAYBE_WRITTEN = bytes(
     1 if (flags & 0x40) or ((flags & 0x80) and not (flags & 0x20)) else 0 for flags in range(256)
 )
+_RUN = re.compile(b"\x01+")
 
 
 class DirtyPageTracker:
@@ -64,22 +66,41 @@ class DirtyPageTracker:
     def __del__(self) -> None:
         self.close()
 
-    def candidates(self, address: int, size: int) -> list[int] | None:
-        """Indices of the 4 KiB pages of [address, address+size) that may have been written
-        since the memory was mapped, in increasing order; None if that is unknown."""
+    def candidate_runs(self, address: int, size: int) -> list[tuple[int, int]] | None:
+        """The pages `candidates` gives, as maximal runs `(first, end)` of consecutive
+        page indices (end exclusive), in increasing order; None if that is unknown."""
+        flags = self._flags(address, size)
+        if flags is None:
+            return None
+        per, last = self._per_host_page, (size + PAGE_SIZE - 1) // PAGE_SIZE
+        return [
+            (start * per, min(end * per, last))
+            for start, end in map(re.Match.span, _RUN.finditer(flags))
+        ]
+
+    def _flags(self, address: int, size: int) -> bytes | None:
+        """One byte per host page of [address, address+size): 1 if it may have been
+        written; None if that is unknown."""
         fd, host_page = self._fd, self._host_page
         if fd is None or address % host_page:
             return None
         count = (size + host_page - 1) // host_page
         if count == 0:
-            return []
+            return b""
         try:
             data = os.pread(fd, count * _ENTRY, address // host_page * _ENTRY)
         except OSError:
             return None
         if len(data) != count * _ENTRY:
             return None
-        flags = data[_ENTRY - 1 :: _ENTRY].translate(_MAYBE_WRITTEN)  # little-endian top byte
+        return data[_ENTRY - 1 :: _ENTRY].translate(_MAYBE_WRITTEN)  # little-endian top byte
+
+    def candidates(self, address: int, size: int) -> list[int] | None:
+        """Indices of the 4 KiB pages of [address, address+size) that may have been written
+        since the memory was mapped, in increasing order; None if that is unknown."""
+        flags = self._flags(address, size)
+        if flags is None:
+            return None
         result: list[int] = []
         find, per, last = flags.find, self._per_host_page, (size + PAGE_SIZE - 1) // PAGE_SIZE
         position = find(1)

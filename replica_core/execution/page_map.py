@@ -101,6 +101,13 @@ class PageMap:
         """The stored page at `index`, or None if it is a zero page."""
         return self._pages.get(index)
 
+    def page_run(self, first: int, end: int) -> bytes:
+        """Pages `first` to `end` (exclusive) as one byte string, zero pages included;
+        only for a memory whose size is a multiple of `PAGE_SIZE` and with `end` pages
+        at most."""
+        get = self._pages.get
+        return b"".join([get(index, ZERO_PAGE) for index in range(first, end)])
+
     def read(self, offset: int, size: int) -> bytes:
         """`size` bytes from `offset` (IndexError past the end)."""
         if offset < 0 or size < 0 or offset + size > self._size:

@@ -87,6 +87,7 @@ _METHOD_EXPORTS = {
 }
 _CALLBACKS = frozenset({EntryKind.REPLY_CALLBACK, EntryKind.REJECT_CALLBACK, EntryKind.CLEANUP})
 _WASM_TRAP_PREFIX = "Canister trapped: "
+_CHUNK_PAGES = 16  # pages compared at once by `_differing_pages`
 # How the IC describes Wasm traps (impl: dfinity/ic TrapCode's Display).
 _TRAP_DESCRIPTIONS = {
     wasmtime.TrapCode.STACK_OVERFLOW: "stack overflow",
@@ -151,10 +152,7 @@ def execute(
     # 3. The new state and the effects.
     new_state = None
     if persists:
-        values = [
-            fast.global_get(store, extern, value_type)
-            for extern, (_, value_type) in zip(persisted, module.globals, strict=True)
-        ]
+        values = fast.globals_get(store, persisted, live.value_types)
         stable = api.stable
         new_state = ExecutionState(
             heap=(
@@ -190,6 +188,7 @@ class _Live:
     counter: wasmtime.Global
     memory: wasmtime.Memory | None
     persisted: tuple[wasmtime.Global, ...]
+    value_types: tuple[str, ...]  # of `persisted`
 
 
 def _fresh_instance(module: CompiledModule, state: ExecutionState) -> _Live | Trap:
@@ -214,7 +213,8 @@ def _fresh_instance(module: CompiledModule, state: ExecutionState) -> _Live | Tr
         persisted, module.globals, state.globals, strict=True
     ):
         fast.global_set(store, extern, value_type, value)
-    return _Live(store, instance, counter, memory, persisted)
+    value_types = tuple(value_type for _, value_type in module.globals)
+    return _Live(store, instance, counter, memory, persisted, value_types)
 
 
 def initial_state(
@@ -284,7 +284,13 @@ def _read_heap(
     """
     address = fast.data_address(store, memory)
     size = fast.memory_size(store, memory)
-    candidates: Iterable[int] | None = module.runtime.dirty_pages.candidates(address, size)
+    tracker = module.runtime.dirty_pages
+    candidates: Iterable[int] | None
+    if size % HOST_PAGE == 0 and len(old) % HOST_PAGE == 0:
+        runs = tracker.candidate_runs(address, size)
+        candidates = None if runs is None else _differing_pages(address, old, runs)
+    else:
+        candidates = tracker.candidates(address, size)
     if candidates is None:
         candidates = range((size + HOST_PAGE - 1) // HOST_PAGE)
     image = module.blank_state().heap
@@ -303,6 +309,33 @@ def _read_heap(
     if not changes and size == len(old):
         return old
     return old.updated(size, changes)
+
+
+def _differing_pages(address: int, old: PageMap, runs: list[tuple[int, int]]) -> list[int]:
+    """The pages of `runs` whose bytes at `address` differ from `old` (whole pages).
+
+    A warm instance's page table flags every page any earlier execution wrote, so most
+    candidates are unchanged: each run is compared with `old` in chunks of
+    `_CHUNK_PAGES` with one `memcmp` each, and only the pages of a chunk that differs
+    are compared one by one (impl).
+    """
+    compare = fast.memcmp_raw
+    found: list[int] = []
+    for first, end in runs:
+        reference = old.page_run(first, end)
+        base = (ctypes.cast(ctypes.c_char_p(reference), ctypes.c_void_p).value or 0) - (
+            first * HOST_PAGE
+        )
+        for low in range(first, end, _CHUNK_PAGES):
+            high = min(low + _CHUNK_PAGES, end)
+            offset = low * HOST_PAGE
+            if not compare(address + offset, base + offset, (high - low) * HOST_PAGE):
+                continue
+            for index in range(low, high):
+                offset = index * HOST_PAGE
+                if compare(address + offset, base + offset, HOST_PAGE):
+                    found.append(index)
+    return found
 
 
 def _run(

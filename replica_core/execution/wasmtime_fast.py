@@ -41,6 +41,8 @@ __all__ = [
     "export_global",
     "global_get",
     "global_set",
+    "globals_get",
+    "memcmp_raw",
     "memory_size",
 ]
 
@@ -67,6 +69,11 @@ _global_set.argtypes = None
 _export_get = _HELD["wasmtime_instance_export_get"]
 _export_get.restype = ctypes.c_bool
 _export_get.argtypes = None
+# `memcmp_raw(address, address, size)`: compares `size` bytes at two raw addresses (a
+# Wasm memory's data and a `bytes` buffer) in place, without copying either (0 if equal).
+memcmp_raw = ctypes.PyDLL(None)["memcmp"]
+memcmp_raw.restype = ctypes.c_int
+memcmp_raw.argtypes = (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
 # Encoded export names the sandbox looks up on every execution.
 _NAMES = {
     name: name.encode("utf-8")
@@ -133,6 +140,21 @@ def global_get(
     raw = ffi.wasmtime_val_t()
     _global_get(store._context(), byref(global_._global), byref(raw))
     return getattr(raw.of, _KINDS[value_type][1])  # type: ignore[no-any-return]
+
+
+def globals_get(
+    store: wasmtime.Store, globals_: tuple[wasmtime.Global, ...], value_types: tuple[str, ...]
+) -> list[int | float]:
+    """The values of numeric globals of the given types (one value buffer for all)."""
+    context = store._context()
+    raw = ffi.wasmtime_val_t()
+    out, of, get, kinds = byref(raw), raw.of, _global_get, _KINDS
+    values: list[int | float] = []
+    append = values.append
+    for global_, value_type in zip(globals_, value_types, strict=True):
+        get(context, byref(global_._global), out)
+        append(getattr(of, kinds[value_type][1]))
+    return values
 
 
 def global_set(

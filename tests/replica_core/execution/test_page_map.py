@@ -149,3 +149,30 @@ def test_dirty_page_tracker_without_pagemap_says_unknown(tmp_path):
     tracker = DirtyPageTracker(str(tmp_path / "missing"))
     assert not tracker.available
     assert tracker.candidates(0, PAGE_SIZE) is None
+
+
+def test_dirty_page_tracker_runs_are_the_candidates_grouped():
+    tracker = DirtyPageTracker()
+    if not tracker.available:
+        pytest.skip("no /proc/self/pagemap on this host")
+    size = 64 * PAGE_SIZE
+    private = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+    with mmap.mmap(-1, size, flags=private) as region:
+        anchor = ctypes.c_char.from_buffer(region)
+        address = ctypes.addressof(anchor)
+        del anchor
+        for index in (0, 1, 2, 17, 40, 41, 63):
+            region[index * PAGE_SIZE] = 1
+        runs = tracker.candidate_runs(address, size)
+        candidates = tracker.candidates(address, size)
+        assert runs is not None and candidates is not None
+        assert [i for first, end in runs for i in range(first, end)] == candidates
+        assert all(end > first for first, end in runs)
+        assert all(a[1] < b[0] for a, b in zip(runs, runs[1:], strict=False))
+    tracker.close()
+
+
+def test_page_run_is_the_bytes_of_those_pages():
+    memory = PageMap.from_bytes(_memory([(PAGE_SIZE * 2 + 3, b"abc"), (PAGE_SIZE * 5, b"z")]))
+    assert memory.page_run(1, 7) == memory.to_bytes()[PAGE_SIZE : 7 * PAGE_SIZE]
+    assert memory.page_run(4, 4) == b""

@@ -84,3 +84,43 @@ def test_a_query_neither_uses_nor_changes_the_warm_instance(wat_canister):
     assert live is not None
     canister.module.keep_warm(canister.state, live)
     assert value(canister.update("peek", instruction_limit=10**9)) == 1001
+
+
+# `write` stores its one-byte argument at a page chosen by the global `$next` and moves on,
+# so a warm instance has written many pages before each execution; `rewrite` stores the
+# same bytes again at the pages already written.
+SPREAD = """
+  (global $next (mut i32) (i32.const 0))
+  (func (export "canister_update write")
+    (i32.store8 (i32.mul (global.get $next) (i32.const 4096)) (i32.const 7))
+    (global.set $next (i32.add (global.get $next) (i32.const 1)))
+    (call $reply_i64 (i64.extend_i32_u (global.get $next))))
+  (func (export "canister_update rewrite")
+    (local $i i32)
+    (block $done (loop $again
+      (br_if $done (i32.ge_u (local.get $i) (global.get $next)))
+      (i32.store8 (i32.mul (local.get $i) (i32.const 4096)) (i32.const 7))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $again)))
+    (call $reply_i64 (i64.extend_i32_u (global.get $next))))
+"""
+
+
+def test_a_warm_instance_reads_back_exactly_the_pages_this_execution_changed(wat_canister):
+    canister = wat_canister(SPREAD, memory_pages=2)
+    for expected in range(1, 21):  # 20 pages written, across chunk boundaries
+        assert value(canister.update("write")) == expected
+    before = canister.state
+    rewritten = canister.update("rewrite")  # every written page is a candidate, none changes
+    assert value(rewritten) == 20 and canister.state.heap is before.heap
+    state = canister.state
+    call = EntryCall(EntryKind.UPDATE, Context.U, "write")
+    warm = execute(canister.module, state, call, canister.env)  # takes the warm instance
+    fresh = execute(canister.module, state, call, canister.env)
+    assert value(warm) == value(fresh) == 21
+    assert warm.state == fresh.state and warm.state.heap[20 * 4096] == 7
+    # Only pages whose contents differ are new objects: the written one and the page the
+    # reply helper writes its value to; the 20 pages written by earlier executions are not.
+    new_objects = sorted(i for i, page in warm.state.heap.items() if page is not state.heap.page(i))
+    different = sorted(i for i, page in warm.state.heap.items() if page != state.heap.page(i))
+    assert new_objects == different and 20 in different and len(different) <= 2
