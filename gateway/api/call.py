@@ -23,11 +23,11 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from starlette._utils import get_route_path
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from gateway.api.common import authenticate_envelope, decode_body, subnet_of
+from gateway.api.fast_path import FastPath
 from gateway.cbor_response import CborResponse
 from gateway.certificates import RangesScope, ScopedDelegations
 from gateway.effective_id import (
@@ -40,7 +40,7 @@ from gateway.seam import SubnetSeam
 from replica_core.certification.certificate import Certificate, lookup
 from replica_core.certification.hash_tree import Found
 from replica_core.envelope import MAX_INGRESS_PAYLOAD, CallContent
-from replica_core.errors import InvalidRequest, Reject
+from replica_core.errors import Reject
 from replica_core.ingress_history import IngressState
 from replica_core.management import ingress_allowed
 from replica_core.messages import Ingress
@@ -272,48 +272,18 @@ def _call_endpoint_of(route_path: str) -> tuple[str, str] | None:
     return (endpoint, parts[4]) if endpoint in _ENDPOINTS else None
 
 
-class CallFastPath:
-    """(impl) Pure ASGI middleware serving the call endpoints (`POST /api/v2|v3|v4/canister/
-    <ecid>/call`, `/api/v4/subnet/<esid>/call`) without FastAPI's routing, request objects,
-    dependency solving and exception middleware; everything else goes to `app`. It answers
-    exactly as the routes above (the same `call_endpoint`; `HttpError` and `InvalidRequest`
-    become plain text as the app's exception handlers make them; any other exception goes
-    up to the app's 500 handler). Install it inside the body limit and CORS middleware,
-    which still apply."""
+class CallFastPath(FastPath):
+    """(impl) Serves the call endpoints (`POST /api/v2|v3|v4/canister/<ecid>/call`,
+    `/api/v4/subnet/<esid>/call`) with the same `call_endpoint` as the routes above, without
+    FastAPI's machinery (see `gateway/api/fast_path.py`)."""
 
-    def __init__(self, app: ASGIApp, *, subnet: SubnetSeam) -> None:
-        self.app = app
-        self.subnet = subnet
+    def match(self, route_path: str) -> tuple[str, str] | None:
+        return _call_endpoint_of(route_path)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        target = _call_endpoint_of(get_route_path(scope))
-        if target is None:
-            await self.app(scope, receive, send)
-            return
-        content_type = ""
-        for name, value in scope["headers"]:
-            if name == b"content-type":
-                content_type = value.decode("latin-1")
-                break
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    async def answer(
+        self, scope: Scope, target: tuple[str, str], content_type: str, body: bytes
+    ) -> ASGIApp:
         endpoint, url_id = target
-        try:
-            response = await call_endpoint(
-                endpoint, self.subnet, scope["app"].state, url_id, content_type, body
-            )
-        except HttpError as e:
-            response = plain_text(e.status_code, e.message)
-        except InvalidRequest as e:
-            response = plain_text(400, str(e))
-        await response(scope, receive, send)
+        return await call_endpoint(
+            endpoint, self.subnet, scope["app"].state, url_id, content_type, body
+        )
