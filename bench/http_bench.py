@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import socket
 import struct
@@ -222,6 +223,8 @@ class Result:
     p99_ms: float
     errors: int = 0
     wrapped: int = 0
+    server_cores: float = 0.0  # CPU the server used (all its processes), in cores
+    client_cores: float = 0.0  # CPU the load generator used, in cores
 
     @property
     def rate(self) -> float:
@@ -229,11 +232,38 @@ class Result:
 
     def line(self) -> str:
         extra = f" wrapped={self.wrapped}" if self.wrapped else ""
+        if self.server_cores:
+            extra += f" cpu server {self.server_cores:.2f} wrk {self.client_cores:.2f}"
         return (
             f"{self.name:<44} {self.rate:>9,.0f} req/s  p50 {self.p50_ms:7.1f} ms  "
             f"p90 {self.p90_ms:7.1f} ms  p99 {self.p99_ms:7.1f} ms  ok {self.ok}/{self.requests}"
             f" errors {self.errors}{extra}"
         )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of `pid` and all its descendants (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += stats.get(current, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in stats.items() if parent == current)
+    return total
 
 
 def run_wrk(
@@ -242,7 +272,8 @@ def run_wrk(
     frames: Path,
     marker: str,
     opts: argparse.Namespace,
-    profile_pid: int | None = None,
+    server_pid: int,
+    profile: bool = False,
 ) -> Result:
     cmd = [
         "wrk",
@@ -260,6 +291,7 @@ def run_wrk(
         marker,
     ]
     spy = None
+    profile_pid = server_pid if profile else None
     if opts.py_spy and profile_pid is not None:
         out_file = Path(opts.profile_dir) / f"{name.split()[0]}.txt"
         spy = subprocess.Popen(
@@ -268,7 +300,11 @@ def run_wrk(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+    server_cpu = tree_cpu_seconds(server_pid) if server_pid else 0.0
+    wrk_cpu = _children_cpu()
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    wrk_cpu = _children_cpu() - wrk_cpu
+    server_cpu = (tree_cpu_seconds(server_pid) - server_cpu) if server_pid else 0.0
     if spy is not None:
         spy.wait()
     line = next(x for x in out.splitlines() if x.startswith("WRK_RESULT"))
@@ -284,6 +320,8 @@ def run_wrk(
         int(kv["p99_us"]) / 1000,
         int(kv["errors"]),
         int(kv["wrapped"]),
+        server_cpu / (int(kv["duration_us"]) / 1e6),
+        wrk_cpu / (int(kv["duration_us"]) / 1e6),
     )
 
 
@@ -362,6 +400,34 @@ async def paced(
 # --- the run -----------------------------------------------------------------------------------
 
 
+def run_echo(work: Path, path: str, opts: argparse.Namespace, workers: int) -> Result:
+    """The baseline: `bench/echo_app.py` under uvicorn with `workers` processes, under wrk
+    with the query bodies."""
+    echo_port = free_port()
+    echo = start_server(
+        [PYTHON, "-m", "uvicorn", "bench.echo_app:app", "--port", str(echo_port)]
+        + ["--no-access-log", "--log-level", "warning"]
+        + (["--workers", str(workers)] if workers > 1 else []),
+        echo_port,
+        work / "echo.log",
+    )
+    try:
+        time.sleep(1.0 if workers > 1 else 0.0)  # let every worker start accepting
+        name = "echo baseline (bare FastAPI, query bodies)"
+        if workers > 1:
+            name = f"echo, {workers} uvicorn workers"
+        return run_wrk(
+            name,
+            f"http://127.0.0.1:{echo_port}{path}/query",
+            work / "queries.bin",
+            "content",
+            opts,
+            echo.pid,
+        )
+    finally:
+        stop_server(echo)
+
+
 def signed_bodies(agent: Agent, kind: str, cid: Principal, method: str, n: int) -> list[bytes]:
     return [agent.body(kind, cid, method, EMPTY_ARG) for _ in range(n)]
 
@@ -369,6 +435,9 @@ def signed_bodies(agent: Agent, kind: str, cid: Principal, method: str, n: int) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="icbox gateway workers (default: icbox's)"
+    )
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--updates", type=int, default=60_000)
@@ -385,8 +454,13 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="icbox-http-bench-"))
     port = free_port()
+    if opts.workers is None:
+        from gateway.cli import default_workers
+
+        opts.workers = default_workers()
     icbox = start_server(
-        [PYTHON, "-m", "gateway.cli", "start", "--port", str(port), "--data-dir", str(work)],
+        [PYTHON, "-m", "gateway.cli", "start", "--port", str(port), "--data-dir", str(work)]
+        + ["--workers", str(opts.workers)],
         port,
         work / "icbox.log",
     )
@@ -406,24 +480,11 @@ def main() -> None:
         path = f"/api/v3/canister/{cid.to_text()}"
 
         if "echo" not in opts.skip:
-            echo_port = free_port()
-            echo = start_server(
-                [PYTHON, "-m", "uvicorn", "bench.echo_app:app", "--port", str(echo_port)]
-                + ["--no-access-log", "--log-level", "warning"],
-                echo_port,
-                work / "echo.log",
-            )
-            try:
-                results["echo"] = run_wrk(
-                    "echo baseline (bare FastAPI, query bodies)",
-                    f"http://127.0.0.1:{echo_port}{path}/query",
-                    work / "queries.bin",
-                    "content",
-                    opts,
-                )
-            finally:
-                stop_server(echo)
-            print(results["echo"].line(), flush=True)
+            echo_counts = [1] if opts.workers in (0, 1) else [1, opts.workers]
+            for echo_workers in echo_counts:
+                key = "echo" if echo_workers == 1 else "echo_n"
+                results[key] = run_echo(work, path, opts, echo_workers)
+                print(results[key].line(), flush=True)
 
         if "query" not in opts.skip:
             results["query"] = run_wrk(
@@ -433,6 +494,7 @@ def main() -> None:
                 "replied",
                 opts,
                 icbox.pid,
+                profile=True,
             )
             print(results["query"].line(), flush=True)
 
@@ -449,6 +511,7 @@ def main() -> None:
                 "certificate",
                 opts,
                 icbox.pid,
+                profile=True,
             )
             executed += min(results["update"].ok, opts.updates)
             print(results["update"].line(), flush=True)
@@ -483,7 +546,7 @@ def main() -> None:
     print()
     print(
         f"machine: {os.cpu_count()} cores; wrk -t{opts.threads} -c{opts.connections} "
-        f"-d{opts.duration}s"
+        f"-d{opts.duration}s; icbox --workers {opts.workers}"
     )
     for r in results.values():
         print(r.line())
@@ -491,6 +554,11 @@ def main() -> None:
         print(
             f"query / echo throughput ratio: {results['query'].rate / results['echo'].rate:.2f}"
             "  (target >= 0.5)"
+        )
+    if "echo_n" in results and "query" in results:
+        print(
+            f"query / echo with {opts.workers} uvicorn workers (icbox's process count): "
+            f"{results['query'].rate / results['echo_n'].rate:.2f}"
         )
     if "update" in results:
         print(f"update throughput: {results['update'].rate:,.0f}/s  (target >= 2,000/s)")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -30,7 +31,15 @@ from gateway.limits import BodyLimitMiddleware
 from gateway.seam import SubnetSeam
 from replica_core.envelope import MAX_ENVELOPE_SIZE
 
-__all__ = ["DEFAULT_SYNC_CALL_TIMEOUT", "create_app"]
+__all__ = ["CORS_OPTIONS", "DEFAULT_SYNC_CALL_TIMEOUT", "create_app"]
+
+CORS_OPTIONS: dict[str, Any] = {
+    "allow_origins": ["*"],
+    "allow_methods": ["GET", "POST", "OPTIONS"],
+    "allow_headers": ["*"],
+    "max_age": 7200,
+}
+"""Starlette `CORSMiddleware` options: any origin may call the API, as on the IC."""
 
 DEFAULT_SYNC_CALL_TIMEOUT = 10.0
 """Seconds a synchronous call waits for its certified outcome before answering 202
@@ -43,8 +52,10 @@ def create_app(
     run_rounds: bool = True,
     sync_call_timeout: float = DEFAULT_SYNC_CALL_TIMEOUT,
     max_body_size: int = MAX_ENVELOPE_SIZE,
+    cors: bool = True,
 ) -> FastAPI:
-    """The app serving `subnet`. With `run_rounds`, the lifespan runs `subnet.run`."""
+    """The app serving `subnet`. With `run_rounds`, the lifespan runs `subnet.run`; without
+    `cors`, the CORS layer is left to whatever serves the app (a gateway worker)."""
     if sync_call_timeout < 0:
         raise ValueError(f"sync_call_timeout must be >= 0, got {sync_call_timeout}")
 
@@ -79,11 +90,6 @@ def create_app(
     app.add_middleware(CallFastPath, subnet=subnet)
     app.add_middleware(QueryFastPath, subnet=subnet)
     app.add_middleware(BodyLimitMiddleware, max_body_size=max_body_size)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["*"],
-        max_age=7200,
-    )
+    if cors:
+        app.add_middleware(CORSMiddleware, **CORS_OPTIONS)
     return app

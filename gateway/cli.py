@@ -6,9 +6,11 @@ Spec: none (impl). The defaults follow the local replicas developers know (dfx, 
 `start` builds one `Subnet` whose keys derive from a seed kept in `--data-dir` (created on
 first start), so the root key — which agents fetch from `/api/v2/status` and pin — is the
 same after a restart. The replicated state is held in memory (the in-memory store) until the
-durable store lands. uvicorn serves `gateway.app.create_app(subnet)`, whose lifespan runs
-the round loop; access logs are on only at log level info or debug, and the garbage
-collector is tuned for a heap of long-lived state (`tune_gc`).
+durable store lands. With `--workers 0`, uvicorn serves `gateway.app.create_app(subnet)` in
+this process, whose lifespan runs the round loop; otherwise (the default on a multi-core
+machine) this process runs the round loop and `--workers` gateway worker processes serve
+HTTP in front of it (`gateway.workers`). Access logs are on only at log level info or debug,
+and the garbage collector is tuned for a heap of long-lived state (`tune_gc`).
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ __all__ = [
     "DEFAULT_PORT",
     "GC_THRESHOLDS",
     "KEY_SEED_FILE",
+    "MAX_DEFAULT_WORKERS",
     "build_parser",
     "build_subnet",
+    "default_workers",
     "load_key_seed",
     "main",
     "tune_gc",
@@ -69,12 +73,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="directory for the embedded database and keys (default ./.icbox)",
     )
     start.add_argument(
+        "--workers",
+        type=_workers,
+        default=default_workers(),
+        help=(
+            "gateway worker processes in front of the replica-core process; 0 serves "
+            f"everything in one process (default {default_workers()}: one per core, at most "
+            f"{MAX_DEFAULT_WORKERS})"
+        ),
+    )
+    start.add_argument(
         "--log-level",
         default="warning",
         choices=("critical", "error", "warning", "info", "debug"),
         help="uvicorn log level (default warning)",
     )
     return parser
+
+
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """One gateway worker per core (at most `MAX_DEFAULT_WORKERS`); none on one core, where
+    a second process only adds the hop between them."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
+    return 0 if cores < 2 else min(cores, MAX_DEFAULT_WORKERS)
+
+
+def _workers(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"--workers must be between 0 and 64, not {value}")
+    return value
 
 
 def load_key_seed(data_dir: Path) -> bytes:
@@ -94,12 +126,12 @@ def load_key_seed(data_dir: Path) -> bytes:
     return seed
 
 
-def build_subnet(data_dir: Path):  # noqa: ANN201 - returns replica_core.subnet.Subnet
+def build_subnet(data_dir: Path, key_seed: bytes | None = None):  # noqa: ANN201 - a Subnet
     """The subnet served by `icbox start` (keys from `data_dir`, wall clock, fresh rng)."""
     from replica_core.store.memory import MemoryStore
     from replica_core.subnet import Subnet, SubnetConfig, SystemClock
 
-    config = SubnetConfig(key_seed=load_key_seed(data_dir))
+    config = SubnetConfig(key_seed=key_seed or load_key_seed(data_dir))
     return Subnet(MemoryStore(), SystemClock(), random.Random(os.urandom(32)), config)
 
 
@@ -117,22 +149,33 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def start(host: str, port: int, data_dir: Path, log_level: str = "warning") -> int:
-    """Serve the IC HTTP interface until interrupted."""
+def start(
+    host: str, port: int, data_dir: Path, log_level: str = "warning", workers: int = 0
+) -> int:
+    """Serve the IC HTTP interface until interrupted: in this process (`workers == 0`), or
+    with `workers` gateway worker processes in front of this one (`gateway.workers`)."""
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.workers.supervisor import bind, serve_with_workers
 
-    subnet = build_subnet(data_dir)
+    key_seed = load_key_seed(data_dir)
+    subnet = build_subnet(data_dir, key_seed)
+    listen = bind(host, port) if workers else None
     url = f"http://{host}:{port}"
     print(f"icbox is serving the IC HTTP interface at {url}")
     print(f"root key: {subnet.root_key.hex()}")
     print(f"subnet id: {subnet.subnet_id.to_text()}")
     print(f"data directory: {data_dir.resolve()}")
+    if workers:
+        print(f"gateway workers: {workers}")
     for endpoint in ENDPOINTS:
         print(f"  {endpoint}")
     sys.stdout.flush()
     tune_gc()
+    if listen is not None:
+        serve_with_workers(subnet, listen, workers, log_level, key_seed)
+        return 0
     config = uvicorn.Config(
         create_app(subnet),
         host=host,
@@ -150,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `icbox` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "start":
-        return start(args.host, args.port, args.data_dir, args.log_level)
+        return start(args.host, args.port, args.data_dir, args.log_level, args.workers)
     return 2  # pragma: no cover - argparse rejects unknown commands first
 
 

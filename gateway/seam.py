@@ -5,6 +5,8 @@ pass a smaller fake. Beyond DESIGN.md's five methods the gateway needs the pre-c
 check (`inspect`), the certified canister lookup (`canister`, for management admission and
 metadata visibility), the clock (ingress expiry), and the key material for node-signed
 query responses and endpoint-scoped delegations (`keys`, `delegation`, `subnet_id`).
+`GatewayFront` is the part of it the stateless steps use (a gateway worker process has only
+that).
 """
 
 from __future__ import annotations
@@ -23,7 +25,21 @@ from replica_core.messages import Ingress
 from replica_core.principal import Principal
 from replica_core.types import RequestId
 
-__all__ = ["SubnetSeam"]
+__all__ = ["GatewayFront", "SubnetSeam"]
+
+
+class GatewayFront(Protocol):
+    """What the stateless part of the gateway needs: decoding, authenticating and signing
+    need the subnet's id, root key, clock and node keys, but no replicated state. A gateway
+    worker process (`gateway.workers`) has exactly this; the replica-core process has the
+    whole `SubnetSeam`."""
+
+    subnet_id: Principal
+    keys: Any  # replica_core.keys.SubnetKeys: `.nodes[i].node_id / .sign(payload)`
+    clock: Any  # `.now() -> int` (ns since the epoch)
+
+    @property
+    def root_key(self) -> bytes: ...
 
 
 class SubnetSeam(Protocol):

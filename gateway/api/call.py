@@ -13,7 +13,10 @@ pay, `canister_inspect_message` accepts). A rejection there is an HTTP 200 with 
 reject body, never a 4xx. Accepted calls go to `Subnet.submit`; the round loop (started by
 the app) executes them, and the synchronous endpoints wait for the certified outcome.
 The routes and the pure-ASGI `CallFastPath` (which serves the same paths without FastAPI's
-routing) share `call_endpoint`, so both answer identically.
+routing) share `call_endpoint`, so both answer identically. It is two halves: the stateless
+`authenticate_endpoint_call` (decode, route, size, authenticate), which a gateway worker
+process runs, and the stateful `finish_call` (admission, submission, the wait), which runs
+where the subnet is (`gateway.workers`).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from gateway.effective_id import (
     parse_principal_in_url,
 )
 from gateway.errors import HttpError, plain_text, reject_body
-from gateway.seam import SubnetSeam
+from gateway.seam import GatewayFront, SubnetSeam
 from replica_core.certification.certificate import Certificate, lookup
 from replica_core.certification.hash_tree import Found
 from replica_core.envelope import MAX_INGRESS_PAYLOAD, CallContent
@@ -47,7 +50,18 @@ from replica_core.messages import Ingress
 from replica_core.principal import Principal
 from replica_core.types import RequestId
 
-__all__ = ["CallFastPath", "accept_call", "call_endpoint", "router"]
+__all__ = [
+    "ENDPOINTS",
+    "CallFastPath",
+    "accept_call",
+    "admit_call",
+    "authenticate_endpoint_call",
+    "authenticated_call",
+    "call_endpoint",
+    "call_endpoint_of",
+    "finish_call",
+    "router",
+]
 
 router = APIRouter()
 
@@ -71,9 +85,27 @@ async def accept_call(
     Returns the `Ingress` to submit, or the `Reject` to answer with; raises `HttpError` for
     everything that is a client error at the HTTP level.
     """
+    ingress = authenticated_call(subnet, content_type, body, ecid=ecid, esid=esid)
+    reject = await admit_call(subnet, ingress)
+    return reject if reject is not None else ingress
+
+
+def authenticated_call(
+    front: GatewayFront,
+    content_type: str,
+    body: bytes,
+    *,
+    ecid: Principal | None = None,
+    esid: Principal | None = None,
+) -> Ingress:
+    """The stateless part of accepting a call: decode, route, size-check, authenticate.
+
+    Needs no replicated state (only the subnet's id, root key and clock), so a gateway worker
+    process runs it; raises `HttpError` for a client error at the HTTP level.
+    """
     envelope, content, size = decode_body(content_type, body, CallContent)
     if esid is not None:
-        effective = _check_subnet_call(subnet, content, esid)
+        effective = _check_subnet_call(front, content, esid)
     else:
         assert ecid is not None
         effective = check_effective_canister_id(content, ecid)
@@ -83,8 +115,8 @@ async def accept_call(
             f"Request {bytes(content.request_id).hex()} is too large. Message byte size "
             f"{size} is larger than the max allowed {MAX_INGRESS_PAYLOAD}.",
         )
-    auth = authenticate_envelope(subnet, envelope)
-    ingress = Ingress(
+    auth = authenticate_envelope(front, envelope)
+    return Ingress(
         request_id=content.request_id,
         sender=auth.sender,
         receiver=content.canister_id,
@@ -93,19 +125,22 @@ async def accept_call(
         ingress_expiry=content.ingress_expiry,
         effective_canister_id=effective,
     )
-    if content.canister_id.is_management_canister:
-        reject = ingress_allowed(
-            content.method_name,
-            content.arg,
-            auth.sender,
+
+
+async def admit_call(subnet: SubnetSeam, ingress: Ingress) -> Reject | None:
+    """The pre-consensus check of an authenticated call: management admission
+    (`ingress_allowed`) for `aaaaa-aa`, otherwise the subnet's `inspect`."""
+    if ingress.receiver.is_management_canister:
+        return ingress_allowed(
+            ingress.method_name,
+            ingress.arg,
+            ingress.sender,
             subnet.canister,
             subnet_admins=tuple(subnet.config.subnet_admins),
         )
-    elif _inspect_runs_code(subnet, ingress):
-        reject = await asyncio.to_thread(subnet.inspect, ingress)
-    else:  # only the replica's own checks: cheap, no thread hand-off
-        reject = subnet.inspect(ingress)
-    return reject if reject is not None else ingress
+    if _inspect_runs_code(subnet, ingress):
+        return await asyncio.to_thread(subnet.inspect, ingress)
+    return subnet.inspect(ingress)  # only the replica's own checks: cheap, no thread hand-off
 
 
 def _inspect_runs_code(subnet: SubnetSeam, ingress: Ingress) -> bool:
@@ -113,11 +148,11 @@ def _inspect_runs_code(subnet: SubnetSeam, ingress: Ingress) -> bool:
     return True if runs is None else bool(runs(ingress))
 
 
-def _check_subnet_call(subnet: SubnetSeam, content: CallContent, esid: Principal) -> Principal:
-    if esid != subnet.subnet_id:
+def _check_subnet_call(front: GatewayFront, content: CallContent, esid: Principal) -> Principal:
+    if esid != front.subnet_id:
         raise HttpError(
             400,
-            f"Effective subnet id in URL {esid} is not the id of this subnet {subnet.subnet_id}",
+            f"Effective subnet id in URL {esid} is not the id of this subnet {front.subnet_id}",
         )
     if not content.canister_id.is_management_canister or (
         content.method_name not in ANY_ID_CALL_METHODS
@@ -130,56 +165,47 @@ def _check_subnet_call(subnet: SubnetSeam, content: CallContent, esid: Principal
     return esid
 
 
+ENDPOINTS = ("v2/canister", "v3/canister", "v4/canister", "v4/subnet")
+"""The call endpoints, as `<version>/<canister|subnet>` of their paths."""
+
+_SCOPES = {
+    "v3/canister": RangesScope.FLAT,  # the certificate's delegation: flat canister ranges
+    "v4/canister": RangesScope.TREE,  # sharded canister ranges
+    "v4/subnet": RangesScope.NONE,  # no canister ranges
+}
+
+
 async def call_endpoint(
     endpoint: str, subnet: SubnetSeam, state: Any, url_id: str, content_type: str, body: bytes
 ) -> Response:
-    """The response of a call endpoint: `endpoint` is one of `_ENDPOINTS` (`"v3/canister"`
+    """The response of a call endpoint: `endpoint` is one of `ENDPOINTS` (`"v3/canister"`
     …), `url_id` the id's text in the URL, `state` the app's state (`sync_call_timeout`,
     `delegations`). Raises `HttpError` (and `InvalidRequest`) as the routes do."""
-    return await _ENDPOINTS[endpoint](subnet, state, url_id, content_type, body)
+    ingress = authenticate_endpoint_call(endpoint, subnet, url_id, content_type, body)
+    return await finish_call(endpoint, subnet, state, ingress)
 
 
-async def _async_v2(
-    subnet: SubnetSeam, state: Any, url_id: str, content_type: str, body: bytes
-) -> Response:
+def authenticate_endpoint_call(
+    endpoint: str, front: GatewayFront, url_id: str, content_type: str, body: bytes
+) -> Ingress:
+    """`authenticated_call` for the call POSTed to `endpoint` with `url_id` in its path."""
+    if endpoint == "v4/subnet":
+        esid = parse_principal_in_url(url_id, "subnet")
+        return authenticated_call(front, content_type, body, esid=esid)
     ecid = parse_principal_in_url(url_id)
-    outcome = await accept_call(subnet, content_type, body, ecid=ecid)
-    if isinstance(outcome, Reject):
-        return CborResponse(reject_body(outcome, synchronous=False))
-    subnet.submit(outcome)
-    return Response(status_code=202)
+    return authenticated_call(front, content_type, body, ecid=ecid)
 
 
-async def _sync_v3(
-    subnet: SubnetSeam, state: Any, url_id: str, content_type: str, body: bytes
-) -> Response:
-    ecid = parse_principal_in_url(url_id)
-    outcome = await accept_call(subnet, content_type, body, ecid=ecid)
-    return await _call_sync(outcome, subnet, state, RangesScope.FLAT)
-
-
-async def _sync_v4(
-    subnet: SubnetSeam, state: Any, url_id: str, content_type: str, body: bytes
-) -> Response:
-    ecid = parse_principal_in_url(url_id)
-    outcome = await accept_call(subnet, content_type, body, ecid=ecid)
-    return await _call_sync(outcome, subnet, state, RangesScope.TREE)
-
-
-async def _sync_subnet(
-    subnet: SubnetSeam, state: Any, url_id: str, content_type: str, body: bytes
-) -> Response:
-    esid = parse_principal_in_url(url_id, "subnet")
-    outcome = await accept_call(subnet, content_type, body, esid=esid)
-    return await _call_sync(outcome, subnet, state, RangesScope.NONE)
-
-
-_ENDPOINTS = {
-    "v2/canister": _async_v2,
-    "v3/canister": _sync_v3,
-    "v4/canister": _sync_v4,
-    "v4/subnet": _sync_subnet,
-}
+async def finish_call(endpoint: str, subnet: SubnetSeam, state: Any, ingress: Ingress) -> Response:
+    """The stateful part of a call endpoint, after `authenticate_endpoint_call`: admission,
+    then submission (`v2`: 202 at once) or the wait for the certified outcome."""
+    reject = await admit_call(subnet, ingress)
+    if endpoint == "v2/canister":
+        if reject is not None:
+            return CborResponse(reject_body(reject, synchronous=False))
+        subnet.submit(ingress)
+        return Response(status_code=202)
+    return await _call_sync(reject or ingress, subnet, state, _SCOPES[endpoint])
 
 
 async def _route(endpoint: str, url_id: str, request: Request, subnet: SubnetSeam) -> Response:
@@ -262,14 +288,14 @@ async def _certified_status(
         await asyncio.sleep(0.005)
 
 
-def _call_endpoint_of(route_path: str) -> tuple[str, str] | None:
+def call_endpoint_of(route_path: str) -> tuple[str, str] | None:
     """`(endpoint, url_id)` of a call path the routes above match, e.g.
     `/api/v3/canister/<ecid>/call` → `("v3/canister", "<ecid>")`."""
     parts = route_path.split("/")
     if len(parts) != 6 or parts[5] != "call" or parts[1] != "api" or not parts[4]:
         return None
     endpoint = f"{parts[2]}/{parts[3]}"
-    return (endpoint, parts[4]) if endpoint in _ENDPOINTS else None
+    return (endpoint, parts[4]) if endpoint in ENDPOINTS else None
 
 
 class CallFastPath(FastPath):
@@ -278,7 +304,7 @@ class CallFastPath(FastPath):
     FastAPI's machinery (see `gateway/api/fast_path.py`)."""
 
     def match(self, route_path: str) -> tuple[str, str] | None:
-        return _call_endpoint_of(route_path)
+        return call_endpoint_of(route_path)
 
     async def answer(
         self, scope: Scope, target: tuple[str, str], content_type: str, body: bytes

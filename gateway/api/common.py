@@ -13,7 +13,7 @@ from fastapi import Request
 
 from gateway.cbor_response import CONTENT_TYPE_CBOR
 from gateway.errors import HttpError, invalid_request
-from gateway.seam import SubnetSeam
+from gateway.seam import GatewayFront, SubnetSeam
 from replica_core.authentication import AuthResult, authenticate
 from replica_core.envelope import (
     MAX_ENVELOPE_SIZE,
@@ -67,9 +67,9 @@ def decode_body(content_type: str, body: bytes, kind: type[C]) -> tuple[Envelope
     return envelope, envelope.content, len(body)
 
 
-def authenticate_envelope(subnet: SubnetSeam, envelope: Envelope) -> AuthResult:
+def authenticate_envelope(front: GatewayFront, envelope: Envelope) -> AuthResult:
     """Verify sender, signature, delegations and expiry at the subnet's current time."""
     try:
-        return authenticate(envelope, subnet.clock.now(), root_public_key_der=subnet.root_key)
+        return authenticate(envelope, front.clock.now(), root_public_key_der=front.root_key)
     except AuthenticationError as e:
         raise HttpError(400, str(e)) from None

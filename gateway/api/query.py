@@ -13,6 +13,7 @@ with that state's time (`Subnet.certified_time`) as the signature's timestamp.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -24,11 +25,25 @@ from gateway.cbor_response import CONTENT_TYPE_CBOR
 from gateway.effective_id import check_effective_canister_id, parse_principal_in_url
 from gateway.errors import HttpError
 from gateway.query_response import signed_query_response
-from gateway.seam import SubnetSeam
+from gateway.seam import GatewayFront, SubnetSeam
 from replica_core import cbor
 from replica_core.envelope import Envelope, QueryContent
+from replica_core.errors import Reject
+from replica_core.execution.interface import Reply
+from replica_core.principal import Principal
+from replica_core.types import RequestId
 
-__all__ = ["QueryFastPath", "canister_query", "router"]
+__all__ = [
+    "AuthenticatedQuery",
+    "CborBytes",
+    "QueryFastPath",
+    "authenticated_query",
+    "canister_query",
+    "canister_query_ecid",
+    "router",
+    "run_query",
+    "signed_query_body",
+]
 
 router = APIRouter()
 
@@ -51,10 +66,63 @@ async def canister_query(
 ) -> bytes:
     """The CBOR body answering a canister query POSTed to `effective_canister_id` (its text
     in the URL); raises `HttpError` for a request the gateway refuses."""
+    query = authenticated_query(subnet, effective_canister_id, content_type, body)
+    result, certified_time = await run_query(subnet, query)
+    return signed_query_body(subnet, query, result, certified_time)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticatedQuery:
+    """A query that passed the gateway's stateless checks, with its authenticated sender."""
+
+    request_id: RequestId
+    canister_id: Principal
+    method_name: str
+    arg: bytes
+    sender: Principal
+
+
+def authenticated_query(
+    front: GatewayFront, effective_canister_id: str, content_type: str, body: bytes
+) -> AuthenticatedQuery:
+    """The stateless part of a canister query: decode, effective-id check, authenticate
+    (a gateway worker process runs it); raises `HttpError`."""
     ecid = parse_principal_in_url(effective_canister_id)
     envelope, content, _ = decode_body(content_type, body, QueryContent)
     check_effective_canister_id(content, ecid)
-    return await _answer(subnet, envelope, content)
+    return _authenticated(front, envelope, content)
+
+
+def _authenticated(
+    front: GatewayFront, envelope: Envelope, content: QueryContent
+) -> AuthenticatedQuery:
+    auth = authenticate_envelope(front, envelope)
+    return AuthenticatedQuery(
+        content.request_id, content.canister_id, content.method_name, content.arg, auth.sender
+    )
+
+
+async def run_query(subnet: SubnetSeam, query: AuthenticatedQuery) -> tuple[Reply | Reject, int]:
+    """Run `query` on the last certified state: its result and that state's time."""
+    query_args = (query.canister_id, query.method_name, query.arg, query.sender)
+    # a query-cache hit runs no Wasm: answer it inline, without the hop to a worker thread
+    # (fakes of the seam may have no cache)
+    cached_query = getattr(subnet, "cached_query", None)
+    hit = cached_query(*query_args) if cached_query is not None else None
+    if hit is not None:
+        result, certified_time = hit
+        return result, certified_time
+    result = await asyncio.to_thread(subnet.query, *query_args)
+    return result, subnet.certified_time
+
+
+def signed_query_body(
+    front: GatewayFront, query: AuthenticatedQuery, result: Reply | Reject, certified_time: int
+) -> bytes:
+    """The CBOR response body: `result` signed by the subnet's first node, with the time of
+    the state the query ran on (the certified state) as the signature's timestamp."""
+    response = signed_query_response(result, query.request_id, certified_time, front.keys.nodes[0])
+    return cbor.encode(response, self_describe=True)
 
 
 @router.post("/api/v3/subnet/{effective_subnet_id}/query")
@@ -78,24 +146,12 @@ async def subnet_query(effective_subnet_id: str, request: Request) -> Response:
 
 
 async def _answer(subnet: SubnetSeam, envelope: Envelope, content: QueryContent) -> bytes:
-    auth = authenticate_envelope(subnet, envelope)
-    query_args = (content.canister_id, content.method_name, content.arg, auth.sender)
-    # a query-cache hit runs no Wasm: answer it inline, without the hop to a worker thread
-    # (fakes of the seam may have no cache)
-    cached_query = getattr(subnet, "cached_query", None)
-    hit = cached_query(*query_args) if cached_query is not None else None
-    if hit is not None:
-        result, certified_time = hit
-    else:
-        result = await asyncio.to_thread(subnet.query, *query_args)
-        certified_time = subnet.certified_time
-    node = subnet.keys.nodes[0]
-    # the node signs the time of the state the query ran on (the certified state)
-    response = signed_query_response(result, content.request_id, certified_time, node)
-    return cbor.encode(response, self_describe=True)
+    query = _authenticated(subnet, envelope, content)
+    result, certified_time = await run_query(subnet, query)
+    return signed_query_body(subnet, query, result, certified_time)
 
 
-def _canister_query_ecid(route_path: str) -> str | None:
+def canister_query_ecid(route_path: str) -> str | None:
     """The `<ecid>` of `/api/v2|v3/canister/<ecid>/query` (as the routes above match it)."""
     parts = route_path.split("/")
     if (
@@ -116,13 +172,13 @@ class QueryFastPath(FastPath):
     `gateway/api/fast_path.py`)."""
 
     def match(self, route_path: str) -> str | None:
-        return _canister_query_ecid(route_path)
+        return canister_query_ecid(route_path)
 
     async def answer(self, scope: Scope, target: str, content_type: str, body: bytes) -> ASGIApp:
-        return _CborBytes(await canister_query(self.subnet, target, content_type, body))
+        return CborBytes(await canister_query(self.subnet, target, content_type, body))
 
 
-class _CborBytes:
+class CborBytes:
     """A 200 response with a CBOR body, sent without building a `Response` object."""
 
     __slots__ = ("body",)

@@ -40,7 +40,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_and_fetch_status(data_dir: Path) -> tuple[dict, str]:
+def serve_and_fetch_status(data_dir: Path, workers: int = 0) -> tuple[dict, str]:
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -52,6 +52,8 @@ def serve_and_fetch_status(data_dir: Path) -> tuple[dict, str]:
             str(port),
             "--data-dir",
             str(data_dir),
+            "--workers",
+            str(workers),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -80,5 +82,25 @@ def test_icbox_start_serves_status_with_the_der_root_key(tmp_path):
     status, _ = serve_and_fetch_status(tmp_path)
     assert len(status["root_key"]) == 133
     assert status["root_key"].startswith(bytes.fromhex("308182301d060d2b0601040182dc7c0503010201"))
-    again, _ = serve_and_fetch_status(tmp_path)
+    again, _ = serve_and_fetch_status(tmp_path, workers=2)  # one process or several: same keys
     assert again["root_key"] == status["root_key"]  # same data dir, same root key
+
+
+def test_workers_default_to_one_per_core_and_none_on_one_core(monkeypatch):
+    from gateway import cli
+
+    monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: {0})
+    assert cli.default_workers() == 0
+    monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert cli.default_workers() == 2
+    monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: set(range(32)))
+    assert cli.default_workers() == cli.MAX_DEFAULT_WORKERS
+    assert build_parser().parse_args(["start", "--workers", "3"]).workers == 3
+
+
+def test_workers_out_of_range_are_refused(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["start", "--workers", "-1"])
+    assert "--workers must be between 0 and 64" in capsys.readouterr().err

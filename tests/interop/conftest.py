@@ -163,6 +163,12 @@ class LiveIcbox:
         return path.read_text() if path.exists() else ""
 
 
+LIVE_WORKERS = 2
+"""Gateway worker processes of the live service: every live test goes through a worker and
+the link to the replica-core process, as `icbox start` does by default on a multi-core
+machine (single-process serving is what the in-process app tests exercise)."""
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -189,6 +195,8 @@ def live_icbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIcbox]:
         str(port),
         "--data-dir",
         str(data_dir),
+        "--workers",
+        str(LIVE_WORKERS),
     ]
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, text=True
