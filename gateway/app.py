@@ -81,7 +81,7 @@ def create_app(
     )
     app.state.subnet = subnet
     app.state.sync_call_timeout = sync_call_timeout
-    app.state.delegations = ScopedDelegations.of(subnet.delegation)
+    app.state.delegations = ScopedDelegations.of(subnet.delegation, subnet.keys.root)
     for router in (status_router, call_router, query_router, read_state_router):
         app.include_router(router)
     install_exception_handlers(app)

@@ -269,7 +269,9 @@ async def _call_sync(
     cert = await _certified_status(subnet, rid, outcome.sender)
     if cert is None:
         return plain_text(202, "Certified state is not available. Please try /read_state.")
-    scoped = delegations.apply(cert, scope, legacy_ranges=True)
+    scoped = delegations.apply(
+        cert, scope, legacy_ranges=True, effective_id=outcome.effective_canister_id
+    )
     return CborResponse({"status": "replied", "certificate": scoped.encode()})
 
 

@@ -120,5 +120,10 @@ async def _read_state(
     except AuthenticationError as e:
         raise HttpError(403, str(e)) from None
     delegations: ScopedDelegations = request.app.state.delegations
-    scoped = delegations.apply(cert, _SCOPES[endpoint], legacy_ranges=endpoint.legacy_ranges)
+    scoped = delegations.apply(
+        cert,
+        _SCOPES[endpoint],
+        legacy_ranges=endpoint.legacy_ranges,
+        effective_id=None if endpoint.is_subnet else effective_id,
+    )
     return CborResponse({"certificate": scoped.encode()})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from replica_core import cbor
 from replica_core.certification.certificate import lookup, verify_certificate
 from replica_core.certification.hash_tree import Found
@@ -11,7 +13,7 @@ from replica_core.crypto.signers import Ed25519Signer, delegate
 from replica_core.envelope import MAX_INGRESS_PAYLOAD
 from replica_core.principal import Principal
 from replica_core.request_id import request_id
-from tests.gateway.conftest import MGMT, SEC, Agent, mgmt_arg
+from tests.gateway.conftest import MGMT, SEC, Agent, mgmt_arg, mgmt_result
 
 NAT_1 = b"DIDL\x00\x01}\x01"
 NAT_2 = b"DIDL\x00\x01}\x02"
@@ -122,6 +124,49 @@ async def test_create_canister_is_accepted_on_the_subnet_call_endpoint(agent, su
     )
     rid = request_id(content)
     assert lookup(cert, [b"request_status", rid, b"status"]) == Found(b"replied")
+
+
+@pytest.mark.parametrize("version", ["v3", "v4"])
+async def test_create_canister_addressed_to_aaaaa_aa_is_certified_by_the_root(
+    agent, subnet, version
+):
+    """Agents that name no canister send `provisional_create_canister_with_cycles` with the
+    effective id aaaaa-aa; no delegation can cover it, so the root signs the certificate
+    itself (as local replicas, whose only subnet is the root, always do)."""
+    method = "provisional_create_canister_with_cycles"
+    content = agent.call_content(MGMT, method, mgmt_arg(method, {"amount": [10**12]}))
+    response = await agent.post(f"/api/{version}/canister/aaaaa-aa/call", agent.envelope(content))
+    body = cbor.decode(response.content)
+    assert body["status"] == "replied"
+    decoded = cbor.decode(body["certificate"])
+    assert "delegation" not in decoded
+    cert = verify_certificate(body["certificate"], subnet.root_key, effective_canister_id=MGMT)
+    reply = lookup(cert, [b"request_status", request_id(content), b"reply"])
+    assert isinstance(reply, Found)
+    created = mgmt_result(method, reply.value)["canister_id"]
+    assert subnet.canister(created) is not None
+
+
+async def test_async_create_on_aaaaa_aa_is_polled_with_a_root_signed_read_state(agent, subnet):
+    method = "provisional_create_canister_with_cycles"
+    content = agent.call_content(MGMT, method, mgmt_arg(method, {}))
+    response = await agent.post("/api/v2/canister/aaaaa-aa/call", agent.envelope(content))
+    assert response.status_code == 202
+    rid = request_id(content)
+    for _ in range(200):
+        polled = await agent.read_state(MGMT, [[b"request_status", rid]], version="v2")
+        cert = agent.certificate(polled, MGMT, ranges="legacy")
+        if lookup(cert, [b"request_status", rid, b"status"]) == Found(b"replied"):
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the creation was not replied")
+    assert "delegation" not in cbor.decode(cbor.decode(polled.content)["certificate"])
+
+
+async def test_other_effective_ids_keep_the_subnet_delegation(agent, counter):
+    response, _ = await agent.call(counter, "inc", version="v3")
+    assert "delegation" in cbor.decode(cbor.decode(response.content)["certificate"])
 
 
 async def test_subnet_call_endpoint_refuses_other_methods(agent, subnet, counter):

@@ -7,7 +7,13 @@ import * as identity from '@dfinity/identity';
 import * as secp256k1 from '@dfinity/identity-secp256k1';
 import * as principal from '@dfinity/principal';
 import { errorText, readInput, writeOutput } from './_io.mjs';
-import { asyncCallAndPoll, deployAndUse, identities, step } from './live_flows.mjs';
+import {
+  asyncCallAndPoll,
+  createOnManagementId,
+  deployAndUse,
+  identities,
+  step,
+} from './live_flows.mjs';
 
 const lib = { agent: agentLib, candid, identity, secp256k1, principal };
 const input = await readInput();
@@ -26,6 +32,9 @@ try {
     if (name === 'ed25519') {
       const cid = out.identities[name].canister_id;
       await step(out, 'async_call_polling', () => asyncCallAndPoll(lib, agent, cid));
+      await step(out, 'create_on_management_id', () =>
+        createOnManagementId(lib, agent, input.cycles),
+      );
       await step(out, 'base_flavour', () =>
         deployAndUse(lib, agent, id, { ...input, wasm: input.base_wasm, upgrade_mode: 'plain' }),
       );

@@ -78,7 +78,8 @@ export function counterIdl(IDL) {
 // effective canister id), like agent-js 2.x's getManagementCanister did. A call naming no
 // canister (creation) goes to `anyCanister`, an id in icbox's canister range: icbox's
 // certificates carry a root→subnet delegation, and the agent checks that the effective
-// canister id is in the delegated ranges (aaaaa-aa, 2.x's default, is not).
+// canister id is in the delegated ranges. (With aaaaa-aa, what tools that name no canister
+// send, icbox answers with a root-signed certificate instead: `createOnManagementId`.)
 export const ANY_CANISTER = 'rwlgt-iiaaa-aaaaa-aaaaa-cai'; // canister index 0
 
 // With `subnetId` (@icp-sdk/core), calls naming no canister go to the subnet endpoints
@@ -226,4 +227,38 @@ export async function asyncCallAndPoll(lib, agent, canisterText) {
   const polled = await lib.agent.pollForResponse(agent, canisterId, requestId);
   const [value] = IDL.decode([IDL.Nat], polled.reply);
   return { http_status: response.status, value: value.toString() };
+}
+
+// Create a canister the way tools that name no canister do: effective canister id aaaaa-aa,
+// synchronously (v3) and asynchronously (v2 call, then polling read_state at aaaaa-aa).
+export async function createOnManagementId(lib, agent, cycles) {
+  const { IDL } = lib.candid;
+  const { Principal } = lib.principal;
+  const mgmt = managementActor(lib, agent, { anyCanister: 'aaaaa-aa' });
+  const { canister_id } = await mgmt.provisional_create_canister_with_cycles({
+    amount: [BigInt(cycles)],
+    settings: [],
+    specified_id: [],
+  });
+  const management = Principal.fromHex('');
+  const argTypes = [
+    IDL.Record({
+      amount: IDL.Opt(IDL.Nat),
+      settings: IDL.Opt(IDL.Reserved),
+      specified_id: IDL.Opt(IDL.Principal),
+    }),
+  ];
+  const { requestId, response } = await agent.call(management, {
+    methodName: 'provisional_create_canister_with_cycles',
+    arg: new Uint8Array(IDL.encode(argTypes, [{ amount: [BigInt(cycles)], settings: [], specified_id: [] }])),
+    effectiveCanisterId: management,
+    callSync: false,
+  });
+  const polled = await lib.agent.pollForResponse(agent, management, requestId);
+  const [created] = IDL.decode([IDL.Record({ canister_id: IDL.Principal })], polled.reply);
+  return {
+    sync: canister_id.toText(),
+    async_status: response.status,
+    async: created.canister_id.toText(),
+  };
 }

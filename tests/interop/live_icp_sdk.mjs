@@ -11,6 +11,7 @@ import { errorText, hex, readInput, writeOutput } from './_io.mjs';
 import {
   ANY_CANISTER,
   asyncCallAndPoll,
+  createOnManagementId,
   deployAndUse,
   identities,
   managementActor,
@@ -75,6 +76,9 @@ try {
       });
       return agentLib.decodeCanisterRanges(raw).map(([lo, hi]) => [lo.toText(), hi.toText()]);
     });
+    await step(out, 'create_on_management_id', () =>
+      createOnManagementId(lib, agent, input.cycles),
+    );
     await step(out, 'list_canisters', async () => {
       const mgmt = managementActor(lib, agent, { subnetId });
       const { canisters } = await mgmt.list_canisters();

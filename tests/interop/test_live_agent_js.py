@@ -82,6 +82,16 @@ def test_async_call_answers_202_and_polling_finds_the_certified_reply(flows: dic
     assert result == {"http_status": 202, "value": "3"}
 
 
+def test_canisters_created_with_effective_id_aaaaa_aa_verify_against_the_root_key(
+    flows: dict,
+) -> None:
+    result = ok(flows, "create_on_management_id")
+    assert result["async_status"] == 202
+    assert result["sync"] != result["async"]
+    for created in (result["sync"], result["async"]):
+        assert created.endswith("-cai")
+
+
 def test_base_flavour_counter_deploys_calls_and_upgrades(flows: dict) -> None:
     record = ok(flows, "base_flavour")
     assert (ok(record, "inc1"), ok(record, "inc2"), ok(record, "get")) == ("1", "2", "2")

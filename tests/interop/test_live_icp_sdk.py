@@ -86,6 +86,14 @@ def test_subnet_status_reads_time_public_key_and_node_keys(flows: dict) -> None:
     assert status["legacy_canister_ranges"] is None
 
 
+def test_canisters_created_with_effective_id_aaaaa_aa_verify_against_the_root_key(
+    flows: dict,
+) -> None:
+    result = ok(flows, "create_on_management_id")
+    assert result["async_status"] == 202
+    assert result["sync"] != result["async"]
+
+
 def test_sharded_canister_ranges_cover_the_created_canisters(flows: dict) -> None:
     ranges = [
         (Principal.from_text(a), Principal.from_text(b)) for a, b in ok(flows, "canister_ranges")
