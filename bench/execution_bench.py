@@ -15,18 +15,30 @@ Setup, all in one process on engines from `make_engine`:
    same export on raw wasmtime. Reported: metered instructions per second (IC cost
    model, from `ExecutionOutcome.instructions`) for both timings, and the ratio
    raw time / metered time (1.0 = no metering cost). Median of 5.
+3. A warm instance growing old. The Motoko counter (`tests/canisters/build/<flavour>/
+   counter.wasm`) is installed (start + `canister_init`), then `inc` runs `--warm-messages`
+   times (default 20,000) through `execute`, each on the state the previous one produced,
+   so every message after the first reuses the warm instance. Done twice in the same
+   process: with exact write tracking (`write_tracking.py`: userfaultfd async write
+   protection + PAGEMAP_SCAN) and with it off (`ModuleCache(write_tracking=False)`: the
+   page-table tracker, which flags every page the instance ever wrote). Reported:
+   µs/message over the first and the last 1,000 messages of each run, and the ratio
+   tracked / page-table for each window.
 
-    .venv/bin/python bench/execution_bench.py
+    .venv/bin/python bench/execution_bench.py [--warm-messages 20000] [--flavour base]
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import wasmtime
 
+from replica_core.candid import decode
 from replica_core.execution.engine import make_engine
 from replica_core.execution.interface import Context, EntryCall, EntryKind, Environment
 from replica_core.execution.sandbox import ModuleCache, execute, initial_state
@@ -36,6 +48,9 @@ from replica_core.principal import Principal
 LOOP_ITERATIONS = 20_000_000
 MESSAGES = 2_000
 ROUNDS = 5
+WINDOW = 1_000  # messages per reported window of the warm-instance run
+BUILD = Path(__file__).resolve().parents[1] / "tests" / "canisters" / "build"
+EMPTY_ARGS = b"DIDL\x00\x00"
 
 WAT = f"""(module
   (import "ic0" "msg_reply_data_append" (func $append (param i32 i32)))
@@ -101,7 +116,43 @@ def raw_runner(
     return runner
 
 
+def warm_counter(
+    engine: wasmtime.Engine, env: Environment, wasm: bytes, messages: int, *, tracking: bool
+) -> tuple[float, float, int, bool]:
+    """µs/message over the first and the last `WINDOW` `inc` messages on one warm
+    instance, the final heap size, and whether exact write tracking was in use."""
+    cache = ModuleCache(engine, write_tracking=tracking)
+    module = cache.get(wasm)
+    installed = initial_state(module, env)
+    assert installed.state is not None, installed.trap
+    init = execute(
+        module, installed.state, EntryCall(EntryKind.INIT, Context.I, arg=EMPTY_ARGS), env
+    )
+    assert init.state is not None, init.trap
+    state = init.state
+    call = EntryCall(EntryKind.UPDATE, Context.U, "inc", arg=EMPTY_ARGS)
+    windows: list[float] = []
+    start = time.perf_counter()
+    for done in range(1, messages + 1):
+        outcome = execute(module, state, call, env)
+        assert outcome.state is not None, outcome.trap
+        state = outcome.state
+        if done % WINDOW == 0:
+            now = time.perf_counter()
+            windows.append((now - start) / WINDOW)
+            start = now
+    assert outcome.response is not None
+    assert decode(outcome.response.payload) == [messages], "counter lost an increment"
+    return windows[0], windows[-1], len(state.heap), cache.runtime.write_tracker is not None
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warm-messages", type=int, default=20_000)
+    parser.add_argument("--flavour", default="base", choices=("base", "core"))
+    args = parser.parse_args()
+    if args.warm_messages < WINDOW:
+        parser.error(f"--warm-messages must be at least {WINDOW}")
     engine = make_engine()
     wasm = validate_module(wasmtime.wat2wasm(WAT)).wasm
     cache = ModuleCache(engine)
@@ -153,6 +204,29 @@ def main() -> None:
         f"  execute (metered) {metered * 1e3:7.1f} ms  {instructions / metered / 1e9:5.2f} G instr/s"
         f"   raw wasmtime {unmetered * 1e3:7.1f} ms  {instructions / unmetered / 1e9:5.2f} G instr/s"
         f"   metered/raw throughput {unmetered / metered:4.2f}"
+    )
+
+    counter = validate_module((BUILD / args.flavour / "counter.wasm").read_bytes()).wasm
+    messages = args.warm_messages
+    print(
+        f"warm instance: moc counter inc ({args.flavour}), {messages:,} messages, "
+        f"µs/message over the first and last {WINDOW:,}"
+    )
+    results = {}
+    for tracking in (True, False):
+        first, last, heap, used = warm_counter(engine, env, counter, messages, tracking=tracking)
+        label = "write tracking" if tracking else "page table    "
+        if tracking and not used:
+            label = "write tracking (unavailable here: page table)"
+        results[tracking] = (first, last)
+        print(
+            f"  {label}  first {first * 1e6:6.1f}   last {last * 1e6:6.1f}   "
+            f"last/first {last / first:4.2f}   heap {heap / 2**20:.1f} MiB"
+        )
+    (new_first, new_last), (old_first, old_last) = results[True], results[False]
+    print(
+        f"  tracked / page table: first {new_first / old_first:4.2f}x   "
+        f"last {new_last / old_last:4.2f}x"
     )
 
 

@@ -4,10 +4,10 @@ Spec: none (implementation support for `sandbox.py`: the IC tracks the pages a m
 dirtied with memory protection and a signal handler; this is the Linux-only, read-only
 equivalent (impl)).
 
-Every execution runs on a fresh instance, whose linear memory wasmtime maps copy-on-write
-from the module's initial image, followed by anonymous zero pages. A page that nothing
-wrote is then either not mapped in yet, or mapped to the image's page-cache page or to
-the kernel's shared zero page; only a write (ours, when the sandbox copies the canister's
+A fresh instance's linear memory is mapped by wasmtime copy-on-write from the module's
+initial image, followed by anonymous zero pages. A page that nothing wrote is then
+either not mapped in yet, or mapped to the image's page-cache page or to the kernel's
+shared zero page; only a write (ours, when the sandbox copies the canister's
 pages in, or the canister's) gives it a private anonymous page. `/proc/self/pagemap`
 reports for each page whether it is present, swapped and file-backed, so the pages to
 compare after an execution are those present and not file-backed, or swapped: usually a
@@ -16,7 +16,9 @@ page are reported too (they are anonymous); comparing them is merely wasted work
 
 The answer over-approximates and never misses a written page: anything unexpected (no
 pagemap, a host page size that is not a multiple of 4 KiB, an unaligned address) gives
-None, and the sandbox then compares every page.
+None, and the sandbox then compares every page. On a warm instance (reused for the next
+message) the flags cover every page any earlier message wrote, so there the sandbox uses
+`write_tracking.py` where the kernel supports it, and this tracker otherwise.
 """
 
 from __future__ import annotations
@@ -40,12 +42,13 @@ _RUN = re.compile(b"\x01+")
 class DirtyPageTracker:
     """Reads the process's page table flags; owned by the sandbox runtime."""
 
-    __slots__ = ("_fd", "_host_page", "_per_host_page")
+    __slots__ = ("_fd", "_host_page", "_per_host_page", "_pid")
 
     def __init__(self, pagemap: str = "/proc/self/pagemap") -> None:
         self._host_page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 0
         self._per_host_page = self._host_page // PAGE_SIZE
         self._fd: int | None = None
+        self._pid = os.getpid()  # in a forked child the descriptor shows the parent's pages
         if self._host_page <= 0 or self._host_page % PAGE_SIZE or sys.byteorder != "little":
             return
         try:
@@ -82,7 +85,7 @@ class DirtyPageTracker:
         """One byte per host page of [address, address+size): 1 if it may have been
         written; None if that is unknown."""
         fd, host_page = self._fd, self._host_page
-        if fd is None or address % host_page:
+        if fd is None or address % host_page or self._pid != os.getpid():
             return None
         count = (size + host_page - 1) // host_page
         if count == 0:

@@ -49,6 +49,11 @@ from replica_core.execution.system_api import ApiSlot, build_linker
 from replica_core.execution.wasm_binary import CODE, InvalidWasm, parse_module
 from replica_core.execution.wasm_code import decode_function_body
 from replica_core.execution.wasm_sections import split_code_section
+from replica_core.execution.write_tracking import (
+    MemoryWatch,
+    WriteTracker,
+    reservation_is_mapped,
+)
 from replica_core.types import Hash
 
 __all__ = ["CODE_CACHE_TAG", "CompiledModule", "ModuleCache", "Runtime"]
@@ -58,16 +63,27 @@ CODE_CACHE_TAG = "icbox-sandbox-2"  # bump when instrumentation or engine config
 
 class Runtime:
     """The engine, the per-thread execution slot, one linker per pointer width, and the
-    dirty-page tracker the sandbox reads heaps back with."""
+    trackers the sandbox reads heaps back with: `dirty_pages` (pages written since a
+    memory was mapped) and `write_tracker` (pages written since the last scan, for warm
+    instances; None where unsupported or when `write_tracking` is off)."""
 
-    __slots__ = ("_callbacks", "dirty_pages", "engine", "linkers", "slot")
+    __slots__ = ("_callbacks", "dirty_pages", "engine", "linkers", "slot", "write_tracker")
 
-    def __init__(self, engine: wasmtime.Engine | None = None) -> None:
+    def __init__(
+        self, engine: wasmtime.Engine | None = None, *, write_tracking: bool = True
+    ) -> None:
         self.engine = engine if engine is not None else make_engine()
         self.slot = ApiSlot()
         self.dirty_pages = DirtyPageTracker()
         if self.dirty_pages.available and not _tracker_sees_writes(self.engine, self.dirty_pages):
             self.dirty_pages.close()  # then every page is compared
+        self.write_tracker: WriteTracker | None = None
+        if write_tracking:
+            tracker = WriteTracker()
+            if tracker.available and _write_tracker_sees_writes(self.engine, tracker):
+                self.write_tracker = tracker
+            else:
+                tracker.close()  # warm instances then use `dirty_pages` too
         linker32, callbacks32 = build_linker(self.engine, False, self.slot)
         linker64, callbacks64 = build_linker(self.engine, True, self.slot)
         self.linkers = {False: linker32, True: linker64}
@@ -200,6 +216,9 @@ class CompiledModule:
 _PROBE_WAT = """(module (memory (export "m") 2) (data (i32.const 8192) "image")
   (func (export "w") (i32.store8 (i32.const 70000) (i32.const 1))
     (i32.store8 (i32.const 8193) (i32.const 1))))"""
+_PROBE_WAT64 = """(module (memory (export "m") i64 2) (data (i64.const 8192) "image")
+  (func (export "w") (i32.store8 (i64.const 70000) (i32.const 1))
+    (i32.store8 (i64.const 8193) (i32.const 1))))"""
 
 
 def _tracker_sees_writes(engine: wasmtime.Engine, tracker: DirtyPageTracker) -> bool:
@@ -215,6 +234,46 @@ def _tracker_sees_writes(engine: wasmtime.Engine, tracker: DirtyPageTracker) -> 
     write(store)
     after = tracker.candidates(address, memory.data_len(store))
     return before is not None and after is not None and {2, 17} <= set(after) and len(after) < 8
+
+
+def _write_tracker_sees_writes(engine: wasmtime.Engine, tracker: WriteTracker) -> bool:
+    """Whether wasmtime lays out wasm32 and wasm64 memories as the write tracker assumes,
+    and it reports exactly the pages a Wasm store wrote after protection (a page of the
+    memory image, a zero page), then the pages written after a `memory.grow`."""
+    for wat in (_PROBE_WAT, _PROBE_WAT64):
+        store = wasmtime.Store(engine)
+        module = wasmtime.Module(engine, wasmtime.wat2wasm(wat))
+        exports = wasmtime.Instance(store, module, []).exports(store)
+        memory, write = exports["m"], exports["w"]
+        assert isinstance(memory, wasmtime.Memory) and isinstance(write, wasmtime.Func)
+        address = ctypes.cast(memory.data_ptr(store), ctypes.c_void_p).value or 0
+        size = memory.data_len(store)
+        if not reservation_is_mapped(address, size, tracker.reservation):
+            return False
+        watch = MemoryWatch(tracker)
+        watch.arm(address, size)
+        first = watch.written_runs(address, size)
+        write(store)
+        memory.grow(store, 1)
+        ctypes.memset(address + size + 5000, 1, 1)  # page 33, grown into
+        grown = watch.written_runs(address, memory.data_len(store))
+        ctypes.memset(address + size + 9000, 1, 1)  # page 34, protected by now
+        last = watch.written_runs(address, memory.data_len(store))
+        again = watch.written_runs(address, memory.data_len(store))
+        if not (
+            first == []
+            and grown is not None
+            and {index for index in _pages_of(grown) if index < 32} == {2, 17}
+            and 33 in _pages_of(grown)
+            and last == [(34, 35)]
+            and again == []
+        ):
+            return False
+    return True
+
+
+def _pages_of(runs: list[tuple[int, int]]) -> set[int]:
+    return {index for first, end in runs for index in range(first, end)}
 
 
 def read_memory(store: wasmtime.Store, memory: wasmtime.Memory) -> bytes:
@@ -235,10 +294,11 @@ class ModuleCache:
         *,
         capacity: int = 64,
         cache_dir: str | os.PathLike[str] | None = None,
+        write_tracking: bool = True,
     ) -> None:
         if capacity < 1:
             raise ValueError(f"cache capacity must be positive, not {capacity}")
-        self.runtime = Runtime(engine)
+        self.runtime = Runtime(engine, write_tracking=write_tracking)
         self.capacity = capacity
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._modules: OrderedDict[bytes, CompiledModule] = OrderedDict()

@@ -17,8 +17,9 @@ whose instance state is entirely heap and globals; impl) — then
    and the instruction counter is set to `call.instruction_limit`;
 2. the entry point runs: an export (`canister_update <name>`, `canister_init`, the former
    start function, ...) or, for callbacks, a function of table 0 called with its env;
-3. on success the pages the execution may have written (`dirty_pages.py`) are read back
-   into a new version of the heap sharing every other page, and the globals are read,
+3. on success the pages the execution may have written (`dirty_pages.py`; on a warm
+   instance exactly those it wrote, `write_tracking.py`) are read back into a new
+   version of the heap sharing every other page, and the globals are read,
    giving a new `ExecutionState` (stable memory is a new version only if the execution
    wrote it); on a trap `state` is None, the logs are kept and the instructions charged.
 
@@ -59,6 +60,7 @@ from replica_core.execution.page_map import EMPTY_PAGE_MAP, PageDelta, PageMap
 from replica_core.execution.page_map import PAGE_SIZE as HOST_PAGE
 from replica_core.execution.system_api import HostTrap, SystemApi
 from replica_core.execution.system_api.base import PAGE_SIZE
+from replica_core.execution.write_tracking import MemoryWatch
 
 __all__ = [
     "MAX_WASM32_MEMORY",
@@ -118,6 +120,10 @@ def execute(
         live = _fresh_instance(module, state)
         if isinstance(live, Trap):
             return ExecutionOutcome(trap=live, state=None)
+    elif live.watch is not None and live.memory is not None:  # track this execution's writes
+        live.watch.arm(
+            fast.data_address(live.store, live.memory), fast.memory_size(live.store, live.memory)
+        )
     assert isinstance(live, _Live)
     store, instance, counter, memory = live.store, live.instance, live.counter, live.memory
     persisted = live.persisted
@@ -156,7 +162,7 @@ def execute(
         stable = api.stable
         new_state = ExecutionState(
             heap=(
-                _read_heap(module, store, memory, state.heap)
+                _read_heap(module, store, memory, state.heap, live.watch)
                 if memory is not None
                 else EMPTY_PAGE_MAP
             ),
@@ -189,6 +195,7 @@ class _Live:
     memory: wasmtime.Memory | None
     persisted: tuple[wasmtime.Global, ...]
     value_types: tuple[str, ...]  # of `persisted`
+    watch: MemoryWatch | None  # write tracking of `memory`, armed once the instance is warm
 
 
 def _fresh_instance(module: CompiledModule, state: ExecutionState) -> _Live | Trap:
@@ -214,7 +221,13 @@ def _fresh_instance(module: CompiledModule, state: ExecutionState) -> _Live | Tr
     ):
         fast.global_set(store, extern, value_type, value)
     value_types = tuple(value_type for _, value_type in module.globals)
-    return _Live(store, instance, counter, memory, persisted, value_types)
+    tracker = module.runtime.write_tracker
+    watch = (
+        MemoryWatch(tracker)
+        if tracker is not None and memory is not None and module.reusable
+        else None
+    )
+    return _Live(store, instance, counter, memory, persisted, value_types, watch)
 
 
 def initial_state(
@@ -274,19 +287,28 @@ def _load_heap(
 
 
 def _read_heap(
-    module: CompiledModule, store: wasmtime.Store, memory: wasmtime.Memory, old: PageMap
+    module: CompiledModule,
+    store: wasmtime.Store,
+    memory: wasmtime.Memory,
+    old: PageMap,
+    watch: MemoryWatch | None = None,
 ) -> PageMap:
     """The heap after a successful execution, as a new version of `old`.
 
-    Only the pages the execution may have written (`DirtyPageTracker`: every page when
-    the process's page table cannot be read) are read back and compared with `old`; a
-    page equal to its old version or to the module's image keeps that page object.
+    Only the pages the execution may have written are read back and compared with
+    `old`: on a warm instance whose `watch` is armed, exactly the pages it wrote
+    (`write_tracking.py`); otherwise those `DirtyPageTracker` flags (every page when the
+    process's page table cannot be read). A page equal to its old version or to the
+    module's image keeps that page object.
     """
     address = fast.data_address(store, memory)
     size = fast.memory_size(store, memory)
     tracker = module.runtime.dirty_pages
     candidates: Iterable[int] | None
-    if size % HOST_PAGE == 0 and len(old) % HOST_PAGE == 0:
+    written = watch.written_runs(address, size) if watch is not None else None
+    if written is not None:  # few pages, nearly all changed: no memcmp pass first
+        candidates = [index for first, end in written for index in range(first, end)]
+    elif size % HOST_PAGE == 0 and len(old) % HOST_PAGE == 0:
         runs = tracker.candidate_runs(address, size)
         candidates = None if runs is None else _differing_pages(address, old, runs)
     else:
