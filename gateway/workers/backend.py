@@ -3,7 +3,7 @@
 Spec: none (impl). DESIGN.md › Concurrency. A worker (`gateway.workers.frontend`) does all
 the stateless work of a request — HTTP, CBOR, request ids, signatures, delegations, expiry,
 node signatures of query responses — and asks this process only for what needs replicated
-state:
+state (the values travel as the tuples of `gateway.workers.wire`):
 
 - `("call", endpoint, ingress)`: admission, submission and, for the synchronous endpoints,
   the wait for the certified outcome (`gateway.api.call.finish_call`); the answer is the
@@ -27,12 +27,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Scope
 
 from gateway.api.call import finish_call
-from gateway.api.query import AuthenticatedQuery, run_query
+from gateway.api.query import run_query
 from gateway.errors import HttpError, plain_text
 from gateway.seam import SubnetSeam
 from gateway.workers.link import FrameProtocol
+from gateway.workers.wire import ingress_from_wire, query_from_wire, result_to_wire
 from replica_core.errors import InvalidRequest
-from replica_core.messages import Ingress
 
 __all__ = ["Rendered", "ReplicaBackend", "render"]
 
@@ -116,10 +116,10 @@ class ReplicaBackend:
     def _dispatch(self, protocol: FrameProtocol, message: tuple[int, str, tuple[Any, ...]]) -> None:
         msg_id, op, args = message
         if op == "query" and self._cached_query is not None:
-            query: AuthenticatedQuery = args[0]
+            query = query_from_wire(args[0])
             hit = self._cached_query(query.canister_id, query.method_name, query.arg, query.sender)
             if hit is not None:
-                protocol.send((msg_id, True, hit))
+                protocol.send((msg_id, True, (result_to_wire(hit[0]), hit[1])))
                 return
         task = asyncio.get_running_loop().create_task(self._answer(protocol, msg_id, op, args))
         self._tasks.add(task)
@@ -138,8 +138,7 @@ class ReplicaBackend:
 
     async def _run(self, op: str, args: tuple[Any, ...]) -> Any:
         if op == "call":
-            endpoint, ingress = args
-            assert isinstance(ingress, Ingress)
+            endpoint, ingress = args[0], ingress_from_wire(args[1])
             try:
                 response = await finish_call(endpoint, self.subnet, self.app.state, ingress)
             except HttpError as e:
@@ -148,7 +147,8 @@ class ReplicaBackend:
                 response = plain_text(400, str(e))
             return _rendered(response)
         if op == "query":
-            return await run_query(self.subnet, args[0])
+            result, certified_time = await run_query(self.subnet, query_from_wire(args[0]))
+            return result_to_wire(result), certified_time
         if op == "http":
             request, body = args
             return await render(self.app, _scope(request), body)

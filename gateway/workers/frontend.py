@@ -35,6 +35,7 @@ from gateway.app import CORS_OPTIONS
 from gateway.errors import HttpError, plain_text
 from gateway.limits import BodyLimitMiddleware
 from gateway.workers.link import LinkClosed, ReplicaClient
+from gateway.workers.wire import ingress_to_wire, query_to_wire, result_from_wire
 from replica_core.clock import SystemClock
 from replica_core.envelope import MAX_ENVELOPE_SIZE
 from replica_core.keys import SubnetKeys
@@ -126,7 +127,7 @@ class _CallPath(FastPath):
     ) -> ASGIApp:
         endpoint, url_id = target
         ingress = authenticate_endpoint_call(endpoint, self.link.front, url_id, content_type, body)
-        return RawResponse(*await self.link.request("call", endpoint, ingress))
+        return RawResponse(*await self.link.request("call", endpoint, ingress_to_wire(ingress)))
 
 
 class _QueryPath(FastPath):
@@ -142,8 +143,8 @@ class _QueryPath(FastPath):
     async def answer(self, scope: Scope, target: str, content_type: str, body: bytes) -> ASGIApp:
         front = self.link.front
         query = authenticated_query(front, target, content_type, body)
-        result, certified_time = await self.link.request("query", query)
-        return CborBytes(signed_query_body(front, query, result, certified_time))
+        result, certified_time = await self.link.request("query", query_to_wire(query))
+        return CborBytes(signed_query_body(front, query, result_from_wire(result), certified_time))
 
 
 _FORWARDED_SCOPE_KEYS = (

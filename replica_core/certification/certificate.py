@@ -13,9 +13,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from replica_core import cbor, leb128
+from replica_core.certification import hash_tree
 from replica_core.certification.hash_tree import (
     Found,
     HashTree,
@@ -23,11 +24,11 @@ from replica_core.certification.hash_tree import (
     LookupResult,
     Node,
     Path,
+    cbor_bytes,
     from_cbor_obj,
     lookup_all,
     lookup_path,
     reconstruct,
-    to_cbor_obj,
 )
 from replica_core.crypto import bls
 from replica_core.errors import HashTreeError, InvalidCertificate, InvalidPrincipal, MalformedCbor
@@ -49,6 +50,13 @@ __all__ = [
 
 DOMAIN_STATE_ROOT = b"\x0dic-state-root"
 """Domain separator of the signed root hash: domain_sep("ic-state-root")."""
+
+# CBOR pieces of an encoded certificate: tag 55799, a map of 2 or 3 entries, text keys.
+_CERT_HEAD_2 = cbor.SELF_DESCRIBE_PREFIX + b"\xa2\x64tree"
+_CERT_HEAD_3 = cbor.SELF_DESCRIBE_PREFIX + b"\xa3\x64tree"
+_SIGNATURE_KEY = b"\x69signature"
+_DELEGATION_KEY = b"\x6adelegation\xa2\x69subnet_id"
+_CERTIFICATE_KEY = b"\x6bcertificate"
 
 RangesForm = Literal["legacy", "sharded", "any"]
 """Where a delegation's canister ranges are read: `/subnet/<sid>/canister_ranges`
@@ -72,14 +80,22 @@ class Certificate:
     delegation: Delegation | None = None
 
     def encode(self) -> bytes:
-        """CBOR `55799({tree, signature, ?delegation: {subnet_id, certificate}})`."""
-        body: dict[str, Any] = {"tree": to_cbor_obj(self.tree), "signature": self.signature}
+        """CBOR `55799({tree, signature, ?delegation: {subnet_id, certificate}})`, written
+        directly: the same bytes cbor2 gives for that map, in that key order."""
+        parts = [
+            _CERT_HEAD_3 if self.delegation is not None else _CERT_HEAD_2,
+            hash_tree.encode(self.tree),
+            _SIGNATURE_KEY,
+            cbor_bytes(self.signature),
+        ]
         if self.delegation is not None:
-            body["delegation"] = {
-                "subnet_id": self.delegation.subnet_id.raw,
-                "certificate": self.delegation.certificate,
-            }
-        return cbor.encode(body)
+            parts += [
+                _DELEGATION_KEY,
+                cbor_bytes(self.delegation.subnet_id.raw),
+                _CERTIFICATE_KEY,
+                cbor_bytes(self.delegation.certificate),
+            ]
+        return b"".join(parts)
 
     @classmethod
     def decode(cls, data: bytes) -> Certificate:

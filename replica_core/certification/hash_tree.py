@@ -42,6 +42,7 @@ __all__ = [
     "Pruned",
     "Unknown",
     "build",
+    "cbor_bytes",
     "decode",
     "encode",
     "flatten_forks",
@@ -196,6 +197,63 @@ def to_cbor_obj(tree: HashTree) -> list[Any]:
     raise HashTreeError(f"not a hash tree node: {type(tree).__name__}")
 
 
+def _cbor_head(major: int, n: int) -> bytes:
+    """A CBOR item head: major type and argument, in the shortest form (RFC 8949 §3)."""
+    if n < 24:
+        return bytes((major << 5 | n,))
+    if n < 0x100:
+        return bytes((major << 5 | 24, n))
+    if n < 0x10000:
+        return bytes((major << 5 | 25,)) + n.to_bytes(2, "big")
+    if n < 0x1_0000_0000:
+        return bytes((major << 5 | 26,)) + n.to_bytes(4, "big")
+    return bytes((major << 5 | 27,)) + n.to_bytes(8, "big")
+
+
+def cbor_bytes(blob: bytes) -> bytes:
+    """The CBOR byte string holding `blob` (major type 2)."""
+    return _cbor_head(2, len(blob)) + blob
+
+
+_PRUNED_HEAD = b"\x82\x04\x58\x20"  # [4, h] with a 32-byte h
+_FORK_HEAD = b"\x83\x01"  # [1, l, r]
+_LABELED_HEAD = b"\x83\x02"  # [2, label, t]
+_LEAF_HEAD = b"\x82\x03"  # [3, v]
+_EMPTY = b"\x81\x00"  # [0]
+
+
+def encode(tree: HashTree) -> bytes:
+    """CBOR bytes of a tree (untagged, as in the spec's worked example): the encoding of
+    `to_cbor_obj(tree)`, byte for byte, written directly without the intermediate lists
+    (certificates are encoded once per answered request)."""
+    out: list[bytes] = []
+    append = out.append
+    stack: list[HashTree] = [tree]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        kind = type(node)
+        if kind is Fork:
+            append(_FORK_HEAD)
+            push(node.right)  # type: ignore[union-attr]
+            push(node.left)  # type: ignore[union-attr]
+        elif kind is Pruned:
+            append(_PRUNED_HEAD)
+            append(node.digest)  # type: ignore[union-attr]
+        elif kind is Labeled:
+            append(_LABELED_HEAD)
+            append(cbor_bytes(node.label))  # type: ignore[union-attr]
+            push(node.subtree)  # type: ignore[union-attr]
+        elif kind is Leaf:
+            append(_LEAF_HEAD)
+            append(cbor_bytes(node.value))  # type: ignore[union-attr]
+        elif kind is Empty:
+            append(_EMPTY)
+        else:
+            raise HashTreeError(f"not a hash tree node: {type(node).__name__}")
+    return b"".join(out)
+
+
 def _blob(obj: object, what: str) -> bytes:
     if isinstance(obj, bytes):
         return obj
@@ -230,11 +288,6 @@ def _from_cbor_obj(obj: object) -> HashTree:
     if tag == 3:
         return Leaf(_blob(obj[1], "a leaf value"))
     return Pruned(_blob(obj[1], "a pruned digest"))
-
-
-def encode(tree: HashTree) -> bytes:
-    """CBOR bytes of a tree (untagged, as in the spec's worked example)."""
-    return cbor.encode(to_cbor_obj(tree), self_describe=False)
 
 
 def decode(data: bytes) -> HashTree:

@@ -240,3 +240,23 @@ def test_icp_py_core_reads_our_delegated_certificate():
     assert theirs.lookup_time() == NOW
     with pytest.raises(ValueError, match="NotAuthorized"):
         theirs.verify_cert(OUTSIDE.raw, backend="return_materials")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(st.binary(max_size=40), st.binary(max_size=300), max_size=6),
+    st.binary(min_size=48, max_size=48),
+    st.one_of(st.none(), st.tuples(st.binary(max_size=29), st.binary(max_size=700))),
+)
+def test_certificate_encoding_is_the_cbor_of_its_map(entries, signature, delegation):
+    from replica_core.certification.certificate import Certificate, Delegation
+    from replica_core.certification.hash_tree import to_cbor_obj
+
+    tree = build({b"time": b"\x01", b"entries": entries} if entries else {b"time": b"\x01"})
+    d = None if delegation is None else Delegation(Principal(delegation[0]), delegation[1])
+    body: dict = {"tree": to_cbor_obj(tree), "signature": signature}
+    if d is not None:
+        body["delegation"] = {"subnet_id": d.subnet_id.raw, "certificate": d.certificate}
+    encoded = Certificate(tree, signature, d).encode()
+    assert encoded == cbor.encode(body)
+    assert Certificate.decode(encoded) == Certificate(tree, signature, d)

@@ -223,6 +223,28 @@ def test_cbor_round_trip(tree):
     assert from_cbor_obj(to_cbor_obj(tree)) == tree
 
 
+big_trees = st.recursive(
+    st.one_of(
+        st.just(EMPTY),
+        st.binary(max_size=300).map(Leaf),
+        st.binary(min_size=32, max_size=32).map(Pruned),
+    ),
+    lambda t: st.one_of(
+        st.tuples(t, t).map(lambda p: Fork(*p)),
+        st.tuples(st.binary(max_size=70), t).map(lambda p: Labeled(*p)),
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(big_trees)
+def test_direct_encoding_is_byte_for_byte_the_cbor_of_the_array_form(tree):
+    import cbor2
+
+    assert encode(tree) == cbor2.dumps(to_cbor_obj(tree))
+
+
 def all_paths(node, prefix=()):
     if isinstance(node, bytes):
         yield prefix, node
