@@ -180,7 +180,33 @@ class ShardedLabeledTree(LabeledTree):
         keep: dict[int, dict[int, _Wanted | None]] = {}  # slot → bucket index → sub-request
         for label, sub in wanted.children.items():
             self._keep(label, sub, keep)
+        if len(keep) == 1:  # one slot (e.g. one request's status): walk its path
+            ((slot, indices),) = keep.items()
+            return self._path(slot, indices)
         return self._range(self._root, 0, _SLOTS, sorted(keep), keep)
+
+    def _path(self, slot: int, indices: dict[int, _Wanted | None]) -> HashTree:
+        """`_range` for a single occupied slot, without recursion: the slot's bucket
+        witnessed, under the forks of its path with every sibling pruned."""
+        siblings: list[tuple[bool, _Trie]] = []  # (the path goes left, the other side)
+        node, lo, hi = self._root, 0, _SLOTS
+        while isinstance(node, _Node):
+            mid = (lo + hi) // 2
+            if slot < mid:
+                if node.right is not None:
+                    siblings.append((True, node.right))
+                node, hi = node.left, mid
+            else:
+                if node.left is not None:
+                    siblings.append((False, node.left))
+                node, lo = node.right, mid
+        assert isinstance(node, LabeledTree) and node.labels is not None
+        tree = node._range(0, len(node.labels), node.tree, sorted(indices), indices)
+        for goes_left, sibling in reversed(siblings):
+            assert sibling is not None
+            pruned = Pruned(reconstruct(sibling.tree))
+            tree = Fork(tree, pruned) if goes_left else Fork(pruned, tree)
+        return tree
 
     def _keep(self, label: bytes, sub: _Wanted, keep: dict[int, dict[int, _Wanted | None]]) -> None:
         """Keep `label` if present; otherwise its neighbours in label order (to prove it

@@ -96,3 +96,26 @@ def test_a_round_changing_few_entries_shares_the_rest():
     after = big.updated({rid: {b"s": b"y"}})
     assert len(after) == 2001 and after.get(rid) is not None and big.get(rid) is None
     assert after.root_hash != big.root_hash
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.dictionaries(st.binary(min_size=0, max_size=4), st.binary(max_size=3), max_size=40),
+    st.binary(max_size=4),
+)
+def test_a_one_slot_witness_walk_equals_the_recursive_witness(d, asked):
+    """The single-slot walk gives exactly the general recursive witness."""
+    from replica_core.certification.labeled_tree import _wanted_paths
+    from replica_core.certification.sharded_tree import _SLOTS
+
+    sharded = ShardedLabeledTree(dict(d))
+    for label in [asked, *list(d)[:3]]:
+        keep: dict = {}
+        for child, sub in _wanted_paths([[label]]).children.items():
+            sharded._keep(child, sub, keep)
+        if len(keep) != 1 or sharded._root is None:
+            continue
+        expected = sharded._range(sharded._root, 0, _SLOTS, sorted(keep), keep)
+        witnessed = sharded.witness([[label]])
+        assert witnessed == expected
+        assert reconstruct(witnessed) == reconstruct(sharded.tree)
