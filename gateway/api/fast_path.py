@@ -20,7 +20,19 @@ from gateway.errors import HttpError, plain_text
 from gateway.seam import SubnetSeam
 from replica_core.errors import InvalidRequest
 
-__all__ = ["FastPath"]
+__all__ = ["FastPath", "read_body"]
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None if the client disconnected first."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 class FastPath:
@@ -52,15 +64,9 @@ class FastPath:
             if name == b"content-type":
                 content_type = value.decode("latin-1")
                 break
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        body = await read_body(receive)
+        if body is None:
+            return
         try:
             response = await self.answer(scope, target, content_type, body)
         except HttpError as e:

@@ -23,12 +23,12 @@ from typing import Any
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.api.call import authenticate_endpoint_call, call_endpoint_of
-from gateway.api.fast_path import FastPath
+from gateway.api.call import CallFastPath, authenticate_endpoint_call
+from gateway.api.fast_path import read_body
 from gateway.api.query import (
     CborBytes,
+    QueryFastPath,
     authenticated_query,
-    canister_query_ecid,
     signed_query_body,
 )
 from gateway.app import CORS_OPTIONS
@@ -112,15 +112,13 @@ class RawResponse:
         await send({"type": "http.response.body", "body": self.body})
 
 
-class _CallPath(FastPath):
-    """Call endpoints: authenticate here, admit/submit/wait in the replica core."""
+class _CallPath(CallFastPath):
+    """Call endpoints (the paths `CallFastPath` serves): authenticate here; admission,
+    submission and the wait happen in the replica core."""
 
     def __init__(self, app: ASGIApp, *, link: WorkerLink) -> None:
         super().__init__(app, subnet=None)  # type: ignore[arg-type]
         self.link = link
-
-    def match(self, route_path: str) -> tuple[str, str] | None:
-        return call_endpoint_of(route_path)
 
     async def answer(
         self, scope: Scope, target: tuple[str, str], content_type: str, body: bytes
@@ -130,15 +128,13 @@ class _CallPath(FastPath):
         return RawResponse(*await self.link.request("call", endpoint, ingress_to_wire(ingress)))
 
 
-class _QueryPath(FastPath):
-    """Canister queries: authenticate and sign here, run (or hit the cache) in the core."""
+class _QueryPath(QueryFastPath):
+    """Canister queries (the paths `QueryFastPath` serves): authenticate and sign here; run
+    (or hit the query cache) in the replica core."""
 
     def __init__(self, app: ASGIApp, *, link: WorkerLink) -> None:
         super().__init__(app, subnet=None)  # type: ignore[arg-type]
         self.link = link
-
-    def match(self, route_path: str) -> str | None:
-        return canister_query_ecid(route_path)
 
     async def answer(self, scope: Scope, target: str, content_type: str, body: bytes) -> ASGIApp:
         front = self.link.front
@@ -172,18 +168,13 @@ class _Forward:
             return
         if scope["type"] != "http":
             return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
+        body = await read_body(receive)
+        if body is None:
+            return
         request = {key: scope[key] for key in _FORWARDED_SCOPE_KEYS if key in scope}
         request["headers"] = [(bytes(k), bytes(v)) for k, v in scope["headers"]]
         try:
-            rendered = await self.link.request("http", request, b"".join(chunks))
+            rendered = await self.link.request("http", request, body)
         except HttpError as e:
             await plain_text(e.status_code, e.message)(scope, receive, send)
             return

@@ -33,3 +33,12 @@ def ok(record: dict[str, Any], name: str) -> Any:
     entry = record[name]
     assert entry["ok"], f"{name}: {entry['error']}"
     return entry["value"]
+
+
+def check_created_on_management_id(result: dict[str, Any]) -> None:
+    """The `create_on_management_id` flow: a canister created synchronously and one created
+    with a v2 call polled at aaaaa-aa, both verified against the root key by the agent."""
+    assert result["async_status"] == 202
+    assert result["sync"] != result["async"]
+    for created in (result["sync"], result["async"]):
+        assert created.endswith("-cai")

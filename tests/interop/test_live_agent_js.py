@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 
 from replica_core.principal import Principal
-from tests.interop.live_common import CORE_COUNTER, IDENTITIES, ok, run_flows
+from tests.interop.live_common import (
+    CORE_COUNTER,
+    IDENTITIES,
+    check_created_on_management_id,
+    ok,
+    run_flows,
+)
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +91,7 @@ def test_async_call_answers_202_and_polling_finds_the_certified_reply(flows: dic
 def test_canisters_created_with_effective_id_aaaaa_aa_verify_against_the_root_key(
     flows: dict,
 ) -> None:
-    result = ok(flows, "create_on_management_id")
-    assert result["async_status"] == 202
-    assert result["sync"] != result["async"]
-    for created in (result["sync"], result["async"]):
-        assert created.endswith("-cai")
+    check_created_on_management_id(ok(flows, "create_on_management_id"))
 
 
 def test_base_flavour_counter_deploys_calls_and_upgrades(flows: dict) -> None:

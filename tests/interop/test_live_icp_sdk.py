@@ -18,7 +18,13 @@ from typing import Any
 import pytest
 
 from replica_core.principal import Principal
-from tests.interop.live_common import CORE_COUNTER, IDENTITIES, ok, run_flows
+from tests.interop.live_common import (
+    CORE_COUNTER,
+    IDENTITIES,
+    check_created_on_management_id,
+    ok,
+    run_flows,
+)
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +95,7 @@ def test_subnet_status_reads_time_public_key_and_node_keys(flows: dict) -> None:
 def test_canisters_created_with_effective_id_aaaaa_aa_verify_against_the_root_key(
     flows: dict,
 ) -> None:
-    result = ok(flows, "create_on_management_id")
-    assert result["async_status"] == 202
-    assert result["sync"] != result["async"]
+    check_created_on_management_id(ok(flows, "create_on_management_id"))
 
 
 def test_sharded_canister_ranges_cover_the_created_canisters(flows: dict) -> None:

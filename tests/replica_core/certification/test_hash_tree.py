@@ -202,18 +202,25 @@ nodes = st.recursive(
     lambda children: st.dictionaries(labels, children, max_size=5),
     max_leaves=25,
 )
-trees = st.recursive(
-    st.one_of(
-        st.just(EMPTY),
-        st.binary(max_size=4).map(Leaf),
-        st.binary(min_size=32, max_size=32).map(Pruned),
-    ),
-    lambda t: st.one_of(
-        st.tuples(t, t).map(lambda p: Fork(*p)),
-        st.tuples(labels, t).map(lambda p: Labeled(*p)),
-    ),
-    max_leaves=20,
-)
+
+
+def hash_trees(labels: st.SearchStrategy[bytes], values: st.SearchStrategy[bytes], leaves: int):
+    """Arbitrary hash trees (not necessarily well formed) with these labels and values."""
+    return st.recursive(
+        st.one_of(
+            st.just(EMPTY),
+            values.map(Leaf),
+            st.binary(min_size=32, max_size=32).map(Pruned),
+        ),
+        lambda t: st.one_of(
+            st.tuples(t, t).map(lambda p: Fork(*p)),
+            st.tuples(labels, t).map(lambda p: Labeled(*p)),
+        ),
+        max_leaves=leaves,
+    )
+
+
+trees = hash_trees(labels, st.binary(max_size=4), 20)
 
 
 @settings(max_examples=150, deadline=None)
@@ -223,18 +230,8 @@ def test_cbor_round_trip(tree):
     assert from_cbor_obj(to_cbor_obj(tree)) == tree
 
 
-big_trees = st.recursive(
-    st.one_of(
-        st.just(EMPTY),
-        st.binary(max_size=300).map(Leaf),
-        st.binary(min_size=32, max_size=32).map(Pruned),
-    ),
-    lambda t: st.one_of(
-        st.tuples(t, t).map(lambda p: Fork(*p)),
-        st.tuples(st.binary(max_size=70), t).map(lambda p: Labeled(*p)),
-    ),
-    max_leaves=30,
-)
+# blobs of every CBOR length form: under 24 bytes, one-byte and two-byte lengths
+big_trees = hash_trees(st.binary(max_size=70), st.binary(max_size=300), 30)
 
 
 @settings(max_examples=150, deadline=None)
