@@ -96,7 +96,10 @@ MAX_DEFAULT_WORKERS = 4
 
 def default_workers() -> int:
     """One gateway worker per core (at most `MAX_DEFAULT_WORKERS`); none on one core, where
-    a second process only adds the hop between them."""
+    a second process only adds the hop between them, nor where Unix socket pairs cannot be
+    handed to child processes (not POSIX)."""
+    if os.name != "posix":
+        return 0
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cores = cores or 1
     return 0 if cores < 2 else min(cores, MAX_DEFAULT_WORKERS)
@@ -165,7 +168,11 @@ def start(
 
     key_seed = load_key_seed(data_dir)
     subnet = build_subnet(data_dir, key_seed)
-    listen = bind(host, port) if workers else None
+    try:
+        listen = bind(host, port) if workers else None
+    except OSError as e:
+        print(f"icbox: cannot listen on {host}:{port}: {e.strerror or e}", file=sys.stderr)
+        return 1
     url = f"http://{host}:{port}"
     print(f"icbox is serving the IC HTTP interface at {url}")
     print(f"root key: {subnet.root_key.hex()}")

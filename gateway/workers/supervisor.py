@@ -90,11 +90,16 @@ async def _serve(
             if stop.is_set():
                 break
             for i, worker in enumerate(running):
-                if worker.link_closed.done():
-                    code = await asyncio.to_thread(worker.process.wait)
-                    log.error("gateway worker %d exited with %s; starting it again", i, code)
-                    await asyncio.sleep(_RESTART_PAUSE_S)
-                    running[i] = await _spawn(backend, listen, log_level)
+                if not worker.link_closed.done():
+                    continue
+                # a worker also stops on Ctrl+C (the terminal signals the process group)
+                # before this process has handled its own SIGINT: wait a moment for that
+                await asyncio.wait([stopping], timeout=_RESTART_PAUSE_S)
+                if stop.is_set():
+                    break
+                code = await asyncio.to_thread(worker.process.wait)
+                log.error("gateway worker %d exited with %s; started it again", i, code)
+                running[i] = await _spawn(backend, listen, log_level)
     finally:
         await asyncio.to_thread(_stop_all, [w.process for w in running])
         stop.set()

@@ -71,16 +71,8 @@ def served(tmp_path: Path) -> Iterator[_Served]:
         text=True,
     )
     served = _Served(proc, f"http://127.0.0.1:{port}")
-
-    def answers() -> bool:
-        try:
-            served.status()
-        except httpx.TransportError:
-            return False
-        return True
-
     try:
-        _wait_until(answers, 30, "icbox answers /api/v2/status")
+        _wait_until(lambda: _answers(served), 30, "icbox answers /api/v2/status")
         _wait_until(lambda: len(_children(proc.pid)) == 2, 30, "two workers run")
         yield served
     finally:
@@ -115,3 +107,54 @@ def test_workers_exit_when_the_replica_core_dies(served):
     served.proc.kill()
     served.proc.wait()
     _wait_until(lambda: not any(_alive(pid) for pid in workers), 15, "orphaned workers exit")
+
+
+def test_a_port_in_use_is_a_clear_error_not_a_traceback(served, tmp_path):
+    port = served.url.rsplit(":", 1)[1]
+    second = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "start", "--port", port]
+        + ["--data-dir", str(tmp_path / "other"), "--workers", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+    assert "Traceback" not in second.stderr
+    served.status()  # the first one is undisturbed
+
+
+def test_ctrl_c_to_the_process_group_stops_everything_without_restarts(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "start", "--port", str(port)]
+        + ["--data-dir", str(tmp_path), "--workers", "2"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )
+    try:
+        _wait_until(lambda: len(_children(proc.pid)) == 2, 30, "two workers run")
+        served = _Served(proc, f"http://127.0.0.1:{port}")
+        _wait_until(lambda: _answers(served), 30, "icbox answers")
+        workers = _children(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0
+        assert "started it again" not in err
+        _wait_until(lambda: not any(_alive(pid) for pid in workers), 10, "the workers exit")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _answers(served: _Served) -> bool:
+    try:
+        served.status()
+    except httpx.TransportError:
+        return False
+    return True
