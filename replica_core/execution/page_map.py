@@ -28,12 +28,28 @@ PAGE_SIZE = 4096  # (impl) the storage granularity: the host's page, as on the I
 ZERO_PAGE = bytes(PAGE_SIZE)
 
 
+_CHUNK_BITS = 6
+"""(impl) Pages are kept in chunks of 2**6 = 64 (256 KiB): a new version copies the chunk
+table and the chunks it changes, not every stored page, so a message that writes a few
+pages of a large heap costs O(heap / 256 KiB + pages written)."""
+
+_Chunks = dict[int, dict[int, bytes]]  # chunk number -> {page index -> page}; none empty
+
+
+def _chunked(pages: Mapping[int, bytes]) -> _Chunks:
+    chunks: _Chunks = {}
+    for index, page in pages.items():
+        chunks.setdefault(index >> _CHUNK_BITS, {})[index] = page
+    return chunks
+
+
 class PageMap:
     """An immutable memory of `len(self)` bytes stored as its non-zero 4 KiB pages."""
 
-    __slots__ = ("_pages", "_size")
+    __slots__ = ("_chunks", "_count", "_size")
 
-    _pages: dict[int, bytes]
+    _chunks: _Chunks
+    _count: int
     _size: int
 
     def __init__(self, size: int = 0, pages: Mapping[int, bytes] | None = None) -> None:
@@ -55,14 +71,16 @@ class PageMap:
             if page.count(0) != len(page):
                 stored[index] = bytes(page)
         self._size = size
-        self._pages = stored
+        self._chunks = _chunked(stored)
+        self._count = len(stored)
 
     @classmethod
-    def _trusted(cls, size: int, pages: dict[int, bytes]) -> PageMap:
-        """A page map over `pages`, which the caller hands over and has checked."""
+    def _trusted(cls, size: int, chunks: _Chunks, count: int) -> PageMap:
+        """A page map over `chunks`, which the caller hands over and has checked."""
         new = cls.__new__(cls)
         new._size = size
-        new._pages = pages
+        new._chunks = chunks
+        new._count = count
         return new
 
     @classmethod
@@ -72,16 +90,16 @@ class PageMap:
         """The page map of `data`, sharing the page objects of `base` where they are equal."""
         view = memoryview(data).cast("B")
         size = len(view)
-        shared = base._pages if base is not None else {}
+        shared = base if base is not None else EMPTY_PAGE_MAP
         pages: dict[int, bytes] = {}
         for index, start in enumerate(range(0, size, PAGE_SIZE)):
             chunk = view[start : start + PAGE_SIZE]
-            old = shared.get(index)
+            old = shared.page(index)
             if old is not None and old == chunk:
                 pages[index] = old
             elif chunk.tobytes().count(0) != len(chunk):
                 pages[index] = chunk.tobytes()
-        return cls._trusted(size, pages)
+        return cls._trusted(size, _chunked(pages), len(pages))
 
     # --- reading -------------------------------------------------------------------------
 
@@ -91,22 +109,24 @@ class PageMap:
     @property
     def stored_pages(self) -> int:
         """How many pages are stored (the non-zero ones)."""
-        return len(self._pages)
+        return self._count
 
     def items(self) -> Iterator[tuple[int, bytes]]:
         """The stored (non-zero) pages as (index, page), in no particular order."""
-        return iter(self._pages.items())
+        for chunk in self._chunks.values():
+            yield from chunk.items()
 
     def page(self, index: int) -> bytes | None:
         """The stored page at `index`, or None if it is a zero page."""
-        return self._pages.get(index)
+        chunk = self._chunks.get(index >> _CHUNK_BITS)
+        return None if chunk is None else chunk.get(index)
 
     def page_run(self, first: int, end: int) -> bytes:
         """Pages `first` to `end` (exclusive) as one byte string, zero pages included;
         only for a memory whose size is a multiple of `PAGE_SIZE` and with `end` pages
         at most."""
-        get = self._pages.get
-        return b"".join([get(index, ZERO_PAGE) for index in range(first, end)])
+        page = self.page
+        return b"".join([page(index) or ZERO_PAGE for index in range(first, end)])
 
     def read(self, offset: int, size: int) -> bytes:
         """`size` bytes from `offset` (IndexError past the end)."""
@@ -117,7 +137,7 @@ class PageMap:
         while offset < end:
             index, within = divmod(offset, PAGE_SIZE)
             take = min(PAGE_SIZE - within, end - offset)
-            page = self._pages.get(index)
+            page = self.page(index)
             parts.append(ZERO_PAGE[:take] if page is None else page[within : within + take])
             offset += take
         return b"".join(parts)
@@ -132,13 +152,13 @@ class PageMap:
             key += self._size
         if not 0 <= key < self._size:
             raise IndexError("page map index out of range")
-        page = self._pages.get(key // PAGE_SIZE)
+        page = self.page(key // PAGE_SIZE)
         return 0 if page is None else page[key % PAGE_SIZE]
 
     def to_bytes(self) -> bytes:
         """The whole memory as one byte string (a full copy: for tests and exports)."""
         out = bytearray(self._size)
-        for index, page in self._pages.items():
+        for index, page in self.items():
             out[index * PAGE_SIZE : index * PAGE_SIZE + len(page)] = page
         return bytes(out)
 
@@ -148,13 +168,13 @@ class PageMap:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PageMap):
             return NotImplemented
-        return self is other or (self._size == other._size and self._pages == other._pages)
+        return self is other or (self._size == other._size and self._chunks == other._chunks)
 
     def __hash__(self) -> int:
-        return hash((self._size, frozenset(self._pages.items())))
+        return hash((self._size, frozenset(self.items())))
 
     def __repr__(self) -> str:
-        return f"PageMap(size={self._size}, stored_pages={len(self._pages)})"
+        return f"PageMap(size={self._size}, stored_pages={self._count})"
 
     # --- new versions --------------------------------------------------------------------
 
@@ -166,18 +186,39 @@ class PageMap:
         """
         if size < self._size:
             raise ValueError(f"a memory cannot shrink from {self._size} to {size} bytes")
-        pages = dict(self._pages)
+        chunks = dict(self._chunks)
+        copied: set[int] = set()  # chunks already copied for this version
+        count = self._count
         last = (size + PAGE_SIZE - 1) // PAGE_SIZE
         for index, page in changes.items():
             if not 0 <= index < last:
                 raise ValueError(f"page {index} lies outside a memory of {size} bytes")
+            number = index >> _CHUNK_BITS
+            chunk = chunks.get(number)
             if page is None or page.count(0) == len(page):
-                pages.pop(index, None)
-            else:
-                if len(page) != min(PAGE_SIZE, size - index * PAGE_SIZE):
-                    raise ValueError(f"page {index} has {len(page)} bytes")
-                pages[index] = page
-        return PageMap._trusted(size, pages)
+                if chunk is None or index not in chunk:
+                    continue
+                if number not in copied:
+                    chunk = chunks[number] = dict(chunk)
+                    copied.add(number)
+                del chunk[index]
+                count -= 1
+                if not chunk:
+                    del chunks[number]
+                    copied.discard(number)
+                continue
+            if len(page) != min(PAGE_SIZE, size - index * PAGE_SIZE):
+                raise ValueError(f"page {index} has {len(page)} bytes")
+            if chunk is None:
+                chunk = chunks[number] = {}
+                copied.add(number)
+            elif number not in copied:
+                chunk = chunks[number] = dict(chunk)
+                copied.add(number)
+            if index not in chunk:
+                count += 1
+            chunk[index] = page
+        return PageMap._trusted(size, chunks, count)
 
 
 EMPTY_PAGE_MAP = PageMap()

@@ -176,3 +176,40 @@ def test_page_run_is_the_bytes_of_those_pages():
     memory = PageMap.from_bytes(_memory([(PAGE_SIZE * 2 + 3, b"abc"), (PAGE_SIZE * 5, b"z")]))
     assert memory.page_run(1, 7) == memory.to_bytes()[PAGE_SIZE : 7 * PAGE_SIZE]
     assert memory.page_run(4, 4) == b""
+
+
+_PAGES = 300  # more than four chunks of 64 pages
+_ZERO = bytes(PAGE_SIZE)
+_page_contents = st.sampled_from([None, _ZERO, b"\x01" * PAGE_SIZE, b"\x02" * PAGE_SIZE])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(st.integers(0, _PAGES - 1), _page_contents, max_size=12),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_successive_versions_match_a_plain_page_dictionary(rounds):
+    """Versions made by `updated` (chunked storage) hold exactly the pages a plain dict
+    model holds, count them right, compare and hash by content, and leave older versions
+    untouched."""
+    size = _PAGES * PAGE_SIZE
+    version, model = PageMap(size), {}
+    history = [(version, dict(model))]
+    for changes in rounds:
+        version = version.updated(size, changes)
+        for index, page in changes.items():
+            if page is None or page == _ZERO:
+                model.pop(index, None)
+            else:
+                model[index] = page
+        history.append((version, dict(model)))
+    for old, expected in history:
+        assert dict(old.items()) == expected
+        assert old.stored_pages == len(expected)
+        assert all(old.page(i) == expected.get(i) for i in range(_PAGES))
+        rebuilt = PageMap(size, expected)
+        assert old == rebuilt and hash(old) == hash(rebuilt)
+        assert old.to_bytes() == rebuilt.to_bytes()
