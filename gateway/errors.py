@@ -29,6 +29,7 @@ from replica_core.errors import InvalidRequest, MalformedCbor, MalformedEnvelope
 __all__ = [
     "CONTENT_TYPE_TEXT",
     "HttpError",
+    "client_error",
     "install_exception_handlers",
     "invalid_request",
     "plain_text",
@@ -85,14 +86,17 @@ def reject_body(reject: Reject, *, synchronous: bool) -> dict[str, Any]:
     return body
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HttpError)
-    return plain_text(exc.status_code, exc.message)
-
-
-async def _invalid_request(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, InvalidRequest)
+def client_error(exc: HttpError | InvalidRequest) -> Response:
+    """The plain-text response to a request the gateway refuses: `HttpError`'s status and
+    message, or 400 for an `InvalidRequest` from the replica core."""
+    if isinstance(exc, HttpError):
+        return plain_text(exc.status_code, exc.message)
     return plain_text(400, str(exc))
+
+
+async def _client_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HttpError | InvalidRequest)
+    return client_error(exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -102,6 +106,6 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def install_exception_handlers(app: FastAPI) -> None:
     """Register the conversions above on `app` (an unexpected exception is a logged 500)."""
-    app.add_exception_handler(HttpError, _http_error)
-    app.add_exception_handler(InvalidRequest, _invalid_request)
+    app.add_exception_handler(HttpError, _client_error)
+    app.add_exception_handler(InvalidRequest, _client_error)
     app.add_exception_handler(Exception, _unexpected)

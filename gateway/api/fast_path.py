@@ -16,7 +16,7 @@ from typing import Any
 from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.errors import HttpError, plain_text
+from gateway.errors import HttpError, client_error
 from gateway.seam import SubnetSeam
 from replica_core.errors import InvalidRequest
 
@@ -69,8 +69,6 @@ class FastPath:
             return
         try:
             response = await self.answer(scope, target, content_type, body)
-        except HttpError as e:
-            response = plain_text(e.status_code, e.message)
-        except InvalidRequest as e:
-            response = plain_text(400, str(e))
+        except (HttpError, InvalidRequest) as e:
+            response = client_error(e)
         await response(scope, receive, send)

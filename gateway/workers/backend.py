@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Scope
 
 from gateway.api.call import finish_call
 from gateway.api.query import run_query
-from gateway.errors import HttpError, plain_text
+from gateway.errors import HttpError, client_error
 from gateway.seam import SubnetSeam
 from gateway.workers.link import FrameProtocol
 from gateway.workers.wire import ingress_from_wire, query_from_wire, result_to_wire
@@ -115,12 +115,16 @@ class ReplicaBackend:
 
     def _dispatch(self, protocol: FrameProtocol, message: tuple[int, str, tuple[Any, ...]]) -> None:
         msg_id, op, args = message
-        if op == "query" and self._cached_query is not None:
+        if op == "query":
             query = query_from_wire(args[0])
-            hit = self._cached_query(query.canister_id, query.method_name, query.arg, query.sender)
-            if hit is not None:
-                protocol.send((msg_id, True, (result_to_wire(hit[0]), hit[1])))
-                return
+            if self._cached_query is not None:
+                hit = self._cached_query(
+                    query.canister_id, query.method_name, query.arg, query.sender
+                )
+                if hit is not None:
+                    protocol.send((msg_id, True, (result_to_wire(hit[0]), hit[1])))
+                    return
+            args = (query,)
         task = asyncio.get_running_loop().create_task(self._answer(protocol, msg_id, op, args))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -141,13 +145,11 @@ class ReplicaBackend:
             endpoint, ingress = args[0], ingress_from_wire(args[1])
             try:
                 response = await finish_call(endpoint, self.subnet, self.app.state, ingress)
-            except HttpError as e:
-                response = plain_text(e.status_code, e.message)
-            except InvalidRequest as e:
-                response = plain_text(400, str(e))
+            except (HttpError, InvalidRequest) as e:
+                response = client_error(e)
             return _rendered(response)
-        if op == "query":
-            result, certified_time = await run_query(self.subnet, query_from_wire(args[0]))
+        if op == "query":  # a miss in the query cache (`_dispatch` answered the hits)
+            result, certified_time = await run_query(self.subnet, args[0])
             return result_to_wire(result), certified_time
         if op == "http":
             request, body = args
