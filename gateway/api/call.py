@@ -51,14 +51,11 @@ from replica_core.principal import Principal
 from replica_core.types import RequestId
 
 __all__ = [
-    "ENDPOINTS",
     "CallFastPath",
-    "accept_call",
     "admit_call",
     "authenticate_endpoint_call",
     "authenticated_call",
     "call_endpoint",
-    "call_endpoint_of",
     "finish_call",
     "router",
 ]
@@ -69,25 +66,6 @@ _CERTIFICATION_GRACE_S = 1.0
 """(impl) How long to wait for a terminal status to appear in the certified tree."""
 
 _TERMINAL = frozenset(s.value.encode() for s in IngressState if s.is_terminal)
-
-
-async def accept_call(
-    subnet: SubnetSeam,
-    content_type: str,
-    body: bytes,
-    *,
-    ecid: Principal | None = None,
-    esid: Principal | None = None,
-) -> Ingress | Reject:
-    """Decode, route, size-check and authenticate a call body (with its `Content-Type`,
-    `""` if absent); then the pre-consensus check.
-
-    Returns the `Ingress` to submit, or the `Reject` to answer with; raises `HttpError` for
-    everything that is a client error at the HTTP level.
-    """
-    ingress = authenticated_call(subnet, content_type, body, ecid=ecid, esid=esid)
-    reject = await admit_call(subnet, ingress)
-    return reject if reject is not None else ingress
 
 
 def authenticated_call(
@@ -165,7 +143,7 @@ def _check_subnet_call(front: GatewayFront, content: CallContent, esid: Principa
     return esid
 
 
-ENDPOINTS = ("v2/canister", "v3/canister", "v4/canister", "v4/subnet")
+_ENDPOINTS = ("v2/canister", "v3/canister", "v4/canister", "v4/subnet")
 """The call endpoints, as `<version>/<canister|subnet>` of their paths."""
 
 _SCOPES = {
@@ -178,7 +156,7 @@ _SCOPES = {
 async def call_endpoint(
     endpoint: str, subnet: SubnetSeam, state: Any, url_id: str, content_type: str, body: bytes
 ) -> Response:
-    """The response of a call endpoint: `endpoint` is one of `ENDPOINTS` (`"v3/canister"`
+    """The response of a call endpoint: `endpoint` is one of `_ENDPOINTS` (`"v3/canister"`
     …), `url_id` the id's text in the URL, `state` the app's state (`sync_call_timeout`,
     `delegations`). Raises `HttpError` (and `InvalidRequest`) as the routes do."""
     ingress = authenticate_endpoint_call(endpoint, subnet, url_id, content_type, body)
@@ -290,14 +268,14 @@ async def _certified_status(
         await asyncio.sleep(0.005)
 
 
-def call_endpoint_of(route_path: str) -> tuple[str, str] | None:
+def _call_endpoint_of(route_path: str) -> tuple[str, str] | None:
     """`(endpoint, url_id)` of a call path the routes above match, e.g.
     `/api/v3/canister/<ecid>/call` → `("v3/canister", "<ecid>")`."""
     parts = route_path.split("/")
     if len(parts) != 6 or parts[5] != "call" or parts[1] != "api" or not parts[4]:
         return None
     endpoint = f"{parts[2]}/{parts[3]}"
-    return (endpoint, parts[4]) if endpoint in ENDPOINTS else None
+    return (endpoint, parts[4]) if endpoint in _ENDPOINTS else None
 
 
 class CallFastPath(FastPath):
@@ -306,7 +284,7 @@ class CallFastPath(FastPath):
     FastAPI's machinery (see `gateway/api/fast_path.py`)."""
 
     def match(self, route_path: str) -> tuple[str, str] | None:
-        return call_endpoint_of(route_path)
+        return _call_endpoint_of(route_path)
 
     async def answer(
         self, scope: Scope, target: tuple[str, str], content_type: str, body: bytes

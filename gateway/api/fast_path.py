@@ -20,7 +20,23 @@ from gateway.errors import HttpError, client_error
 from gateway.seam import SubnetSeam
 from replica_core.errors import InvalidRequest
 
-__all__ = ["FastPath", "read_body"]
+__all__ = ["FastPath", "RawResponse", "read_body"]
+
+
+class RawResponse:
+    """A response given as status, raw headers and body, sent as it is (no `Response`
+    object: the fast paths' answers, and responses that crossed a worker link)."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
 
 
 async def read_body(receive: Receive) -> bytes | None:

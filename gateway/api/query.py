@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from gateway.api.common import authenticate_envelope, decode_body, read_envelope, subnet_of
-from gateway.api.fast_path import FastPath
+from gateway.api.fast_path import FastPath, RawResponse
 from gateway.cbor_response import CONTENT_TYPE_CBOR
 from gateway.effective_id import check_effective_canister_id, parse_principal_in_url
 from gateway.errors import HttpError
@@ -35,11 +35,11 @@ from replica_core.types import RequestId
 
 __all__ = [
     "AuthenticatedQuery",
-    "CborBytes",
     "QueryFastPath",
     "authenticated_query",
+    "cached_query_result",
     "canister_query",
-    "canister_query_ecid",
+    "cbor_bytes",
     "router",
     "run_query",
     "signed_query_body",
@@ -102,17 +102,29 @@ def _authenticated(
     )
 
 
-async def run_query(subnet: SubnetSeam, query: AuthenticatedQuery) -> tuple[Reply | Reject, int]:
-    """Run `query` on the last certified state: its result and that state's time."""
-    query_args = (query.canister_id, query.method_name, query.arg, query.sender)
-    # a query-cache hit runs no Wasm: answer it inline, without the hop to a worker thread
-    # (fakes of the seam may have no cache)
+def cached_query_result(
+    subnet: SubnetSeam, query: AuthenticatedQuery
+) -> tuple[Reply | Reject, int] | None:
+    """`query`'s result and certified time from the subnet's query cache, or None (a miss,
+    or a fake seam without a cache). A hit runs no Wasm: callers answer it inline."""
     cached_query = getattr(subnet, "cached_query", None)
-    hit = cached_query(*query_args) if cached_query is not None else None
+    if cached_query is None:
+        return None
+    hit: tuple[Reply | Reject, int] | None = cached_query(
+        query.canister_id, query.method_name, query.arg, query.sender
+    )
+    return hit
+
+
+async def run_query(subnet: SubnetSeam, query: AuthenticatedQuery) -> tuple[Reply | Reject, int]:
+    """Run `query` on the last certified state: its result and that state's time (a cache
+    hit inline, otherwise on a worker thread so the event loop keeps serving)."""
+    hit = cached_query_result(subnet, query)
     if hit is not None:
-        result, certified_time = hit
-        return result, certified_time
-    result = await asyncio.to_thread(subnet.query, *query_args)
+        return hit
+    result = await asyncio.to_thread(
+        subnet.query, query.canister_id, query.method_name, query.arg, query.sender
+    )
     return result, subnet.certified_time
 
 
@@ -151,7 +163,7 @@ async def _answer(subnet: SubnetSeam, envelope: Envelope, content: QueryContent)
     return signed_query_body(subnet, query, result, certified_time)
 
 
-def canister_query_ecid(route_path: str) -> str | None:
+def _canister_query_ecid(route_path: str) -> str | None:
     """The `<ecid>` of `/api/v2|v3/canister/<ecid>/query` (as the routes above match it)."""
     parts = route_path.split("/")
     if (
@@ -172,29 +184,16 @@ class QueryFastPath(FastPath):
     `gateway/api/fast_path.py`)."""
 
     def match(self, route_path: str) -> str | None:
-        return canister_query_ecid(route_path)
+        return _canister_query_ecid(route_path)
 
     async def answer(self, scope: Scope, target: str, content_type: str, body: bytes) -> ASGIApp:
-        return CborBytes(await canister_query(self.subnet, target, content_type, body))
+        return cbor_bytes(await canister_query(self.subnet, target, content_type, body))
 
 
-class CborBytes:
+def cbor_bytes(body: bytes) -> RawResponse:
     """A 200 response with a CBOR body, sent without building a `Response` object."""
-
-    __slots__ = ("body",)
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-length", str(len(self.body)).encode("latin-1")),
-                    (b"content-type", _CBOR_CONTENT_TYPE),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": self.body})
+    headers = [
+        (b"content-length", str(len(body)).encode("latin-1")),
+        (b"content-type", _CBOR_CONTENT_TYPE),
+    ]
+    return RawResponse(200, headers, body)

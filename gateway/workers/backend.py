@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Scope
 
 from gateway.api.call import finish_call
-from gateway.api.query import run_query
+from gateway.api.query import cached_query_result, run_query
 from gateway.errors import HttpError, client_error
 from gateway.seam import SubnetSeam
 from gateway.workers.link import FrameProtocol
@@ -84,7 +84,6 @@ class ReplicaBackend:
         self._hello = (key_seed, num_nodes, subnet.root_key, subnet.subnet_id.raw)
         self._tasks: set[asyncio.Task[None]] = set()
         self._links: set[FrameProtocol] = set()
-        self._cached_query = getattr(subnet, "cached_query", None)
 
     async def serve(self, sock: Any) -> asyncio.Future[None]:
         """Answer requests arriving on the connected Unix socket `sock`; the returned future
@@ -117,13 +116,10 @@ class ReplicaBackend:
         msg_id, op, args = message
         if op == "query":
             query = query_from_wire(args[0])
-            if self._cached_query is not None:
-                hit = self._cached_query(
-                    query.canister_id, query.method_name, query.arg, query.sender
-                )
-                if hit is not None:
-                    protocol.send((msg_id, True, (result_to_wire(hit[0]), hit[1])))
-                    return
+            hit = cached_query_result(self.subnet, query)
+            if hit is not None:  # answered from the frame callback, without a task
+                protocol.send((msg_id, True, (result_to_wire(hit[0]), hit[1])))
+                return
             args = (query,)
         task = asyncio.get_running_loop().create_task(self._answer(protocol, msg_id, op, args))
         self._tasks.add(task)

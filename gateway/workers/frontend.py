@@ -24,11 +24,11 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.api.call import CallFastPath, authenticate_endpoint_call
-from gateway.api.fast_path import read_body
+from gateway.api.fast_path import RawResponse, read_body
 from gateway.api.query import (
-    CborBytes,
     QueryFastPath,
     authenticated_query,
+    cbor_bytes,
     signed_query_body,
 )
 from gateway.app import CORS_OPTIONS
@@ -41,7 +41,7 @@ from replica_core.envelope import MAX_ENVELOPE_SIZE
 from replica_core.keys import SubnetKeys
 from replica_core.principal import Principal
 
-__all__ = ["RawResponse", "WorkerFront", "WorkerLink", "worker_app"]
+__all__ = ["WorkerFront", "WorkerLink", "worker_app"]
 
 _UNAVAILABLE = "The replica core of this icbox is not reachable; try again."
 
@@ -97,21 +97,6 @@ class WorkerLink:
             raise HttpError(503, _UNAVAILABLE) from None
 
 
-class RawResponse:
-    """A response that crossed the link: status, raw headers and body, sent as they are."""
-
-    __slots__ = ("body", "headers", "status")
-
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
-        await send({"type": "http.response.body", "body": self.body})
-
-
 class _CallPath(CallFastPath):
     """Call endpoints (the paths `CallFastPath` serves): authenticate here; admission,
     submission and the wait happen in the replica core."""
@@ -140,7 +125,7 @@ class _QueryPath(QueryFastPath):
         front = self.link.front
         query = authenticated_query(front, target, content_type, body)
         result, certified_time = await self.link.request("query", query_to_wire(query))
-        return CborBytes(signed_query_body(front, query, result_from_wire(result), certified_time))
+        return cbor_bytes(signed_query_body(front, query, result_from_wire(result), certified_time))
 
 
 _FORWARDED_SCOPE_KEYS = (
